@@ -1,0 +1,40 @@
+import type { Config } from 'jest';
+
+// Nest 12 ships ESM only; @swc/jest compiles both our TypeScript and those packages to CommonJS.
+const transform: Config['transform'] = {
+  '^.+\\.(t|j)s$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
+};
+
+const shared: Config = {
+  transform,
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  moduleNameMapper: {
+    '^@orders/contracts$': '<rootDir>/libs/contracts/src/index.ts',
+    '^@orders/platform$': '<rootDir>/libs/platform/src/index.ts',
+  },
+  testEnvironment: 'node',
+};
+
+const config: Config = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 60_000,
+    },
+  ],
+};
+
+export default config;
