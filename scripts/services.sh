@@ -118,7 +118,6 @@ rabbit_await() {
     ((SECONDS < deadline)) || return 1
     sleep 1
   done
-  wait_port rabbitmq "$RABBIT_PORT"
 }
 
 rabbitmq_up() {
@@ -143,7 +142,7 @@ rabbitmq_up() {
     die "rabbitmq: 'rabbitmq-plugins --offline enable' failed"
   rabbitmq-server -detached || die "rabbitmq: 'rabbitmq-server -detached' failed"
   state_set rabbitmq_started 1
-  rabbit_await ||
+  rabbit_await && wait_port rabbitmq "$RABBIT_PORT" ||
     die "rabbitmq: not ready after ${WAIT_SECONDS}s (see /var/log/rabbitmq/)"
 }
 
@@ -163,12 +162,12 @@ ferretdb_build() {
     return
   fi
   command -v go >/dev/null || die "ferretdb: 'go' not found (looked in PATH and /usr/local/go/bin)"
-  log "ferretdb: building v$FERRETDB_VERSION into $FERRET_HOME (first time, ~2-4 min)..."
-  local start=$SECONDS json dir tmpbin
+  log "ferretdb: building v$FERRETDB_VERSION (first time, ~2 min on 2 cores; log: $FERRET_HOME/build.log)..."
+  local start=$SECONDS json dir tmpbin buildlog="$FERRET_HOME/build.log"
   mkdir -p "$FERRET_HOME/bin"
   # go mod download -json indents with TABs, so match any leading whitespace.
-  json="$(cd "$CACHE" && go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION")" ||
-    die "ferretdb: 'go mod download' failed: $json"
+  json="$(cd "$CACHE" && go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" 2>"$buildlog")" ||
+    die "ferretdb: 'go mod download' failed: $json $(cat "$buildlog")"
   dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")"
   [[ -n "$dir" && -d "$dir" ]] || die "ferretdb: could not find the module directory in: $json"
   rm -rf "$FERRET_SRC"
@@ -177,8 +176,11 @@ ferretdb_build() {
   # Without version.txt the binary panics at start (FerretDB#2982).
   echo "v$FERRETDB_VERSION" >"$FERRET_SRC/build/version/version.txt"
   tmpbin="$FERRET_BIN.tmp.$$"
-  (cd "$FERRET_SRC" && CGO_ENABLED=0 go build -trimpath -o "$tmpbin" ./cmd/ferretdb) ||
-    die "ferretdb: 'go build' failed"
+  if ! (cd "$FERRET_SRC" && CGO_ENABLED=0 go build -trimpath -o "$tmpbin" ./cmd/ferretdb) >>"$buildlog" 2>&1; then
+    tail -n 30 "$buildlog" >&2
+    rm -f "$tmpbin"
+    die "ferretdb: 'go build' failed (full log: $buildlog)"
+  fi
   mv "$tmpbin" "$FERRET_BIN"
   log "ferretdb: built in $((SECONDS - start)) s -> $FERRET_BIN"
 }
@@ -203,12 +205,13 @@ ferretdb_up() {
     mkdir -p "$FERRET_DATA"
     [[ -f "$FERRET_LOG" ]] && mv -f "$FERRET_LOG" "$FERRET_LOG.1"
     log "ferretdb: starting on 127.0.0.1:$MONGO_PORT (sqlite data: $FERRET_DATA/, log: $FERRET_LOG)"
-    # Not a process-group leader here, so setsid execs in place and $! is FerretDB's pid.
-    setsid "$FERRET_BIN" \
+    # Run from the cache folder (not the caller's cwd, e.g. the repo). The subshell execs
+    # setsid, which (not being a group leader) execs FerretDB in place, so $! is its pid.
+    (cd "$CACHE" && exec setsid "$FERRET_BIN" \
       --handler=sqlite --sqlite-url="file:$FERRET_DATA/" \
       --listen-addr="127.0.0.1:$MONGO_PORT" \
       --debug-addr=- --state-dir=- --telemetry=disable --log-level=warn \
-      </dev/null >>"$FERRET_LOG" 2>&1 &
+      </dev/null >>"$FERRET_LOG" 2>&1) &
     pid=$!
     state_set ferretdb_pid "$pid"
   else

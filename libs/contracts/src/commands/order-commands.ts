@@ -20,7 +20,11 @@ export const placeOrderBody = z
     const seen = new Set<string>();
     body.items?.forEach((line, index) => {
       if (seen.has(line.sku)) {
-        ctx.addIssue({ code: 'custom', path: ['items', index, 'sku'], message: 'duplicate sku' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', index, 'sku'],
+          message: 'duplicate sku',
+        });
       }
       seen.add(line.sku);
     });
@@ -30,7 +34,10 @@ export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 export const addItemBody = lineInputSchema;
 export type AddItemBody = z.infer<typeof addItemBody>;
 
-export const payOrderBody = z.strictObject({ paymentId: identifierSchema, amount: moneySchema });
+export const payOrderBody = z.strictObject({
+  paymentId: identifierSchema,
+  amount: moneySchema,
+});
 export type PayOrderBody = z.infer<typeof payOrderBody>;
 
 export const shipOrderBody = z.strictObject({
@@ -39,7 +46,9 @@ export const shipOrderBody = z.strictObject({
 });
 export type ShipOrderBody = z.infer<typeof shipOrderBody>;
 
-export const cancelOrderBody = z.strictObject({ reason: z.string().min(1).max(500) });
+export const cancelOrderBody = z.strictObject({
+  reason: z.string().min(1).max(500),
+});
 export type CancelOrderBody = z.infer<typeof cancelOrderBody>;
 
 /** What every successful command answers. */

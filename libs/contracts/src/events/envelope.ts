@@ -21,8 +21,7 @@ const envelopeShape = z.strictObject({
 export type EventEnvelope = Omit<z.infer<typeof envelopeShape>, 'type' | 'data'> & OrderEvent;
 
 export type EnvelopeParseResult =
-  | { ok: true; envelope: EventEnvelope }
-  | { ok: false; reason: string };
+  { ok: true; envelope: EventEnvelope } | { ok: false; reason: string };
 
 /**
  * Validates an envelope and its data against the schema of its type and version.
@@ -35,9 +34,15 @@ export function parseEventEnvelope(input: unknown): EnvelopeParseResult {
   if (!isOrderEventType(type)) return { ok: false, reason: `unknown event type ${type}` };
   const schema = orderEventSchemas[type];
   if (schemaVersion !== schema.schemaVersion) {
-    return { ok: false, reason: `${type} schema version ${schemaVersion} is not supported` };
+    return {
+      ok: false,
+      reason: `${type} schema version ${schemaVersion} is not supported`,
+    };
   }
   const parsed = schema.data.safeParse(data);
   if (!parsed.success) return { ok: false, reason: z.prettifyError(parsed.error) };
-  return { ok: true, envelope: { ...shape.data, type, data: parsed.data } as EventEnvelope };
+  return {
+    ok: true,
+    envelope: { ...shape.data, type, data: parsed.data } as EventEnvelope,
+  };
 }

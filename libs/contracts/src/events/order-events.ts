@@ -85,7 +85,9 @@ export const orderEventTypes = Object.keys(orderEventSchemas) as OrderEventType[
 type DataOf<T extends OrderEventType> = z.infer<(typeof orderEventSchemas)[T]['data']>;
 
 /** A domain event as the decider produces it: type and data, before it is stored. */
-export type OrderEvent = { [T in OrderEventType]: { type: T; data: DataOf<T> } }[OrderEventType];
+export type OrderEvent = {
+  [T in OrderEventType]: { type: T; data: DataOf<T> };
+}[OrderEventType];
 export type OrderEventOf<T extends OrderEventType> = Extract<OrderEvent, { type: T }>;
 
 export function isOrderEventType(type: string): type is OrderEventType {

@@ -1,0 +1,48 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ProblemDetailsFilter } from '@orders/platform';
+import { DataSource } from 'typeorm';
+import { COMMAND_SERVICE_CONFIG, type CommandServiceConfig } from './config/command-service.config';
+import { createDataSource, ensureDatabaseExists, runMigrations } from './database/data-source';
+import { EventsFeedController } from './event-store/events-feed.controller';
+import { OrderEventStore } from './event-store/order-event-store';
+import { HealthController } from './health/health.controller';
+import { orderCommandHandlers } from './orders/commands';
+import { OrderCommandRunner } from './orders/commands/order-command.runner';
+import { orderProblem } from './orders/http/order-problems';
+import { OrdersController } from './orders/http/orders.controller';
+import { CommitSignal } from './outbox/commit-signal';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { RelayCheckpoint } from './outbox/relay-checkpoint';
+
+@Module({})
+export class CommandServiceModule {
+  static forConfig(config: CommandServiceConfig): DynamicModule {
+    return {
+      module: CommandServiceModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [OrdersController, EventsFeedController, HealthController],
+      providers: [
+        { provide: COMMAND_SERVICE_CONFIG, useValue: config },
+        {
+          provide: DataSource,
+          useFactory: async () => {
+            await ensureDatabaseExists(config.DATABASE_URL);
+            const dataSource = createDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+            await dataSource.initialize();
+            await runMigrations(dataSource);
+            return dataSource;
+          },
+        },
+        { provide: APP_FILTER, useValue: new ProblemDetailsFilter(orderProblem) },
+        OrderEventStore,
+        OrderCommandRunner,
+        CommitSignal,
+        RelayCheckpoint,
+        OutboxRelay,
+        ...orderCommandHandlers,
+      ],
+    };
+  }
+}

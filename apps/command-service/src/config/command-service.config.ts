@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { parseEnvironment, portVariable, positiveIntVariable, urlVariable } from '@orders/platform';
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: portVariable(3000),
+  DATABASE_URL: urlVariable(
+    ['postgres:', 'postgresql:'],
+    'postgres://postgres@127.0.0.1:5432/orders',
+  ),
+  RABBITMQ_URL: urlVariable(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
+  DATABASE_POOL_SIZE: positiveIntVariable(20, 200),
+  RELAY_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  RELAY_BATCH_SIZE: positiveIntVariable(500, 5000),
+  RELAY_POLL_INTERVAL_MS: positiveIntVariable(1000, 60_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export type CommandServiceConfig = z.infer<typeof schema>;
+
+export const COMMAND_SERVICE_CONFIG = Symbol('CommandServiceConfig');
+
+export function loadCommandServiceConfig(
+  env: Record<string, string | undefined>,
+): CommandServiceConfig {
+  return parseEnvironment(schema, env);
+}

@@ -1,0 +1,28 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import type { EventEnvelope } from '@orders/contracts';
+import { parseRequest } from '@orders/platform';
+import { z } from 'zod';
+import { OrderEventStore } from './order-event-store';
+
+const feedQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a position (a decimal integer)')
+    .default('0'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** The catch-up feed: every event in position order, for rebuilding read models. */
+@Controller('events')
+export class EventsFeedController {
+  constructor(private readonly store: OrderEventStore) {}
+
+  @Get()
+  async read(
+    @Query() query: Record<string, unknown>,
+  ): Promise<{ events: EventEnvelope[]; lastPosition: string }> {
+    const { after, limit } = parseRequest(feedQuery, query, 'query');
+    const events = (await this.store.readFeed(BigInt(after), limit)).map((e) => e.envelope);
+    return { events, lastPosition: events.at(-1)?.position ?? after };
+  }
+}

@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { jsonBody } from '@orders/platform';
+import { CommandServiceModule } from './app.module';
+import {
+  loadCommandServiceConfig,
+  type CommandServiceConfig,
+} from './config/command-service.config';
+
+/** Builds and starts the command service; tests call this with their own configuration. */
+export async function startCommandService(config: CommandServiceConfig) {
+  const app = await NestFactory.create<NestExpressApplication>(
+    CommandServiceModule.forConfig(config),
+    { bodyParser: false, logger: ['error', 'warn', 'log'] },
+  );
+  app.use(jsonBody());
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  await app.listen(config.PORT, '0.0.0.0');
+  return app;
+}
+
+if (require.main === module) {
+  startCommandService(loadCommandServiceConfig(process.env)).catch((error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** Validated configuration of the query service; built once at start. */
+export interface QueryServiceConfig {
+  port: number;
+  mongodbUrl: string;
+  /** Taken from the path of MONGODB_URL, so two systems never share a read store by accident. */
+  mongodbDatabase: string;
+  rabbitmqUrl: string;
+  queryQueueName: string;
+  prefetch: number;
+}
+
+export const QUERY_SERVICE_CONFIG = Symbol('QUERY_SERVICE_CONFIG');
+
+export class InvalidConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'InvalidConfigurationError';
+  }
+}
+
+// Authority, then a database name: MongoDB forbids / \ . " $ and spaces in database names.
+const MONGODB_URL_PATTERN = /^mongodb(?:\+srv)?:\/\/[^/?#]+\/([^/\\. "$?#%]{1,63})(?:\?.*)?$/;
+
+const integerText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+
+const environmentSchema = z.object({
+  PORT: integerText(0, 65535).default(3001),
+  MONGODB_URL: z
+    .string()
+    .regex(MONGODB_URL_PATTERN, 'must be mongodb://host[:port]/<database>[?options]')
+    .default('mongodb://127.0.0.1:27017/orders_read'),
+  RABBITMQ_URL: z
+    .url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' })
+    .default('amqp://guest:guest@127.0.0.1:5672/'),
+  QUERY_QUEUE_NAME: z
+    .string()
+    // Leaves room for the `.dead-letter` suffix inside AMQP's 255-byte name limit.
+    .regex(
+      /^(?!amq\.)[A-Za-z0-9_.:-]{1,200}$/,
+      'must be 1..200 of A-Z a-z 0-9 _ . : - and not start with amq.',
+    )
+    .default('orders.query-service'),
+  PREFETCH: integerText(1, 65535).default(256),
+});
+
+type EnvironmentName = keyof z.input<typeof environmentSchema>;
+
+const variableOf: Record<keyof QueryServiceConfig, EnvironmentName> = {
+  port: 'PORT',
+  mongodbUrl: 'MONGODB_URL',
+  mongodbDatabase: 'MONGODB_URL',
+  rabbitmqUrl: 'RABBITMQ_URL',
+  queryQueueName: 'QUERY_QUEUE_NAME',
+  prefetch: 'PREFETCH',
+};
+
+/**
+ * Reads and validates the environment once. Explicit overrides (tests, embedding) win over
+ * the environment, and a variable they replace is not validated. Throws one error naming
+ * every bad variable.
+ */
+export function loadQueryServiceConfig(
+  overrides: Partial<QueryServiceConfig> = {},
+  environment: NodeJS.ProcessEnv = process.env,
+): QueryServiceConfig {
+  const given = Object.fromEntries(
+    Object.entries(overrides).filter(([, value]) => value !== undefined),
+  ) as Partial<QueryServiceConfig>;
+  const replaced = new Set(
+    Object.keys(given).map((key) => variableOf[key as keyof QueryServiceConfig]),
+  );
+  const source: Record<string, string | undefined> = {};
+  for (const name of Object.keys(environmentSchema.shape) as EnvironmentName[]) {
+    // An empty variable means "unset", as shells and compose files commonly produce it.
+    const value = environment[name];
+    if (!replaced.has(name) && value !== undefined && value !== '') source[name] = value;
+  }
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new InvalidConfigurationError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const mongodbUrl = given.mongodbUrl ?? env.MONGODB_URL;
+  return {
+    port: env.PORT,
+    rabbitmqUrl: env.RABBITMQ_URL,
+    queryQueueName: env.QUERY_QUEUE_NAME,
+    prefetch: env.PREFETCH,
+    ...given,
+    mongodbUrl,
+    mongodbDatabase: given.mongodbDatabase ?? databaseNameOf(mongodbUrl),
+  };
+}
+
+function databaseNameOf(mongodbUrl: string): string {
+  const match = MONGODB_URL_PATTERN.exec(mongodbUrl);
+  if (!match?.[1]) throw new InvalidConfigurationError([`MONGODB_URL: names no database`]);
+  return match[1];
+}

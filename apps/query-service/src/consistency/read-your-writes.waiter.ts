@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { orderViewIdOf } from '../projections/order-view.projection';
+import { ReadStore } from '../read-store/read-store.service';
+import { OrderVersionNotifier } from './order-version.notifier';
+
+/** Another replica may be the active consumer, so the store is polled as well as listened to. */
+const POLL_INTERVAL_MS = 20;
+
+/** Waits until the read side reflects a write, for every query that accepts a consistency token. */
+@Injectable()
+export class ReadYourWritesWaiter {
+  constructor(
+    private readonly readStore: ReadStore,
+    private readonly notifier: OrderVersionNotifier,
+  ) {}
+
+  /** True once the order's view is at `version` or later; false if `timeoutMs` passed first. */
+  async waitForOrderVersion(
+    orderId: string,
+    version: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const id = orderViewIdOf(orderId);
+    const deadline = Date.now() + timeoutMs;
+    let reached = false;
+    let wake: () => void = () => undefined;
+    const stopListening = this.notifier.onOrderVersion(id, (applied) => {
+      if (applied >= version) {
+        reached = true;
+        wake();
+      }
+    });
+    try {
+      for (;;) {
+        if (reached || (await this.orderViewReached(id, version))) return true;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0 || signal?.aborted) return false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(POLL_INTERVAL_MS, remaining));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      stopListening();
+    }
+  }
+
+  private async orderViewReached(id: string, version: number): Promise<boolean> {
+    const found = await this.readStore.orderViews.findOne(
+      { _id: id, version: { $gte: version } },
+      { projection: { _id: 1 } },
+    );
+    return found !== null;
+  }
+}

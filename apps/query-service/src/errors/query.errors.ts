@@ -1,0 +1,42 @@
+export type QueryErrorCode =
+  | 'ORDER_NOT_FOUND'
+  | 'INVALID_CONSISTENCY_TOKEN'
+  | 'INVALID_CONSISTENCY_TIMEOUT'
+  | 'CONSISTENCY_TIMEOUT';
+
+/** Every refusal the query side can answer, each with a stable machine-readable code. */
+export abstract class QueryError extends Error {
+  abstract readonly code: QueryErrorCode;
+}
+
+export class OrderNotFoundError extends QueryError {
+  readonly code = 'ORDER_NOT_FOUND';
+
+  constructor(readonly orderId: string) {
+    super(`order ${orderId} is not known`);
+  }
+}
+
+export class InvalidConsistencyTokenError extends QueryError {
+  readonly code = 'INVALID_CONSISTENCY_TOKEN';
+
+  constructor() {
+    super('X-Consistency-Token is not a token issued by the command service');
+  }
+}
+
+export class InvalidConsistencyTimeoutError extends QueryError {
+  readonly code = 'INVALID_CONSISTENCY_TIMEOUT';
+
+  constructor(maxMs: number) {
+    super(`X-Consistency-Timeout-Ms must be a whole number of milliseconds from 0 to ${maxMs}`);
+  }
+}
+
+export class ConsistencyTimeoutError extends QueryError {
+  readonly code = 'CONSISTENCY_TIMEOUT';
+
+  constructor(timeoutMs: number) {
+    super(`the read side did not reach the requested write within ${timeoutMs} ms; retry later`);
+  }
+}
