@@ -83,7 +83,7 @@ postgres_up() {
   command -v pg_ctlcluster >/dev/null && [[ -n "$ver" ]] ||
     die "postgres: nothing answers on 127.0.0.1:$PG_PORT and no PostgreSQL cluster is installed"
   log "postgres: not answering, starting cluster $ver/main..."
-  pg_ctlcluster --skip-systemctl-redirect "$ver" main start ||
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start 9>&- ||
     die "postgres: 'pg_ctlcluster $ver main start' failed (see /var/log/postgresql/)"
   state_set postgres_started "$ver"
   wait_port postgres "$PG_PORT" ||
@@ -140,7 +140,7 @@ rabbitmq_up() {
   log "rabbitmq: not answering, enabling plugins (offline) and starting it..."
   rabbitmq-plugins -q --offline enable "${RABBIT_PLUGINS[@]}" >/dev/null ||
     die "rabbitmq: 'rabbitmq-plugins --offline enable' failed"
-  rabbitmq-server -detached || die "rabbitmq: 'rabbitmq-server -detached' failed"
+  rabbitmq-server -detached 9>&- || die "rabbitmq: 'rabbitmq-server -detached' failed"
   state_set rabbitmq_started 1
   rabbit_await && wait_port rabbitmq "$RABBIT_PORT" ||
     die "rabbitmq: not ready after ${WAIT_SECONDS}s (see /var/log/rabbitmq/)"
@@ -211,14 +211,18 @@ ferretdb_up() {
       --handler=sqlite --sqlite-url="file:$FERRET_DATA/" \
       --listen-addr="127.0.0.1:$MONGO_PORT" \
       --debug-addr=- --state-dir=- --telemetry=disable --log-level=warn \
-      </dev/null >>"$FERRET_LOG" 2>&1) &
+      </dev/null >>"$FERRET_LOG" 2>&1 9>&-) &
     pid=$!
     state_set ferretdb_pid "$pid"
   else
     log "ferretdb: pid $pid (ours) not answering yet, waiting..."
   fi
   if ! wait_port ferretdb "$MONGO_PORT" "$pid"; then
-    log "ferretdb: did not answer on 127.0.0.1:$MONGO_PORT within ${WAIT_SECONDS}s; last log lines:" >&2
+    if kill -0 "$pid" 2>/dev/null; then
+      log "ferretdb: ERROR: not answering on 127.0.0.1:$MONGO_PORT after ${WAIT_SECONDS}s; last log lines:" >&2
+    else
+      log "ferretdb: ERROR: exited before answering on 127.0.0.1:$MONGO_PORT; last log lines:" >&2
+    fi
     tail -n 30 "$FERRET_LOG" >&2 || true
     kill "$pid" 2>/dev/null || true
     state_del ferretdb_pid
@@ -254,7 +258,8 @@ ferretdb_down() {
 usage() { echo "usage: $0 up|down|status" >&2; exit 2; }
 
 mkdir -p "$CACHE"
-# Serialise concurrent invocations (several sessions may run `up` at once).
+# Serialise concurrent invocations (several sessions may run `up` at once). Daemons started
+# below get `9>&-` so they do not inherit (and keep holding) this lock.
 exec 9>"$CACHE/services.lock"
 flock -w 900 9 || die "another services.sh is still running (lock $CACHE/services.lock)"
 
@@ -275,7 +280,7 @@ case "${1:-}" in
     for svc in "postgres:$PG_PORT" "rabbitmq:$RABBIT_PORT" "ferretdb:$MONGO_PORT"; do
       if port_open "${svc#*:}"; then log "${svc%%:*}: answering on 127.0.0.1:${svc#*:}"; else log "${svc%%:*}: not answering"; fi
     done
-    [[ -f "$STATE" ]] && { log "state ($STATE):"; sed 's/^/  /' "$STATE"; } || log "state: none"
+    if [[ -s "$STATE" ]]; then log "started by this script ($STATE):"; sed 's/^/  /' "$STATE"; else log "started by this script: nothing"; fi
     ;;
   *) usage ;;
 esac

@@ -1,0 +1,78 @@
+import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
+
+const MANAGEMENT_URL = process.env.TEST_RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+const USER = process.env.TEST_RABBITMQ_USER ?? 'guest';
+const PASSWORD = process.env.TEST_RABBITMQ_PASSWORD ?? 'guest';
+const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+async function management(method: string, path: string, body?: unknown): Promise<Response> {
+  const response = await fetch(`${MANAGEMENT_URL}/api${path}`, {
+    method,
+    headers: { authorization: AUTH, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok && response.status !== 404) {
+    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  }
+  return response;
+}
+
+/** Creates a vhost of its own for one test file and returns its AMQP URL. */
+export async function createVhost(name: string): Promise<string> {
+  await management('PUT', `/vhosts/${encodeURIComponent(name)}`, {});
+  await management('PUT', `/permissions/${encodeURIComponent(name)}/${USER}`, {
+    configure: '.*',
+    write: '.*',
+    read: '.*',
+  });
+  return amqpUrl(name);
+}
+
+export function amqpUrl(vhost: string): string {
+  return `amqp://${USER}:${PASSWORD}@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
+}
+
+export async function deleteVhost(name: string): Promise<void> {
+  await management('DELETE', `/vhosts/${encodeURIComponent(name)}`);
+}
+
+export async function queueDepth(vhost: string, queue: string): Promise<number> {
+  const response = await management(
+    'GET',
+    `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`,
+  );
+  if (response.status === 404) return 0;
+  const info = (await response.json()) as { messages?: number };
+  return info.messages ?? 0;
+}
+
+/** Records every message an exchange routes with `bindingKey`, in arrival order. */
+export class ExchangeObserver {
+  readonly messages: ConsumeMessage[] = [];
+
+  private constructor(private readonly connection: ChannelModel) {}
+
+  static async start(url: string, exchange: string, bindingKey = '#'): Promise<ExchangeObserver> {
+    const connection = await connect(url);
+    const channel = await connection.createChannel();
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, exchange, bindingKey);
+    await channel.prefetch(1000);
+    const observer = new ExchangeObserver(connection);
+    await channel.consume(queue, (message) => {
+      if (!message) return;
+      observer.messages.push(message);
+      channel.ack(message);
+    });
+    return observer;
+  }
+
+  bodies<T = Record<string, unknown>>(): T[] {
+    return this.messages.map((m) => JSON.parse(m.content.toString()) as T);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+}
