@@ -23,7 +23,10 @@ CACHE="${ORDERS_CQRS_CACHE:-$HOME/.cache/orders-cqrs}"
 FERRET_HOME="$CACHE/ferretdb-$FERRETDB_VERSION"
 FERRET_SRC="$FERRET_HOME/src"
 FERRET_BIN="$FERRET_HOME/bin/ferretdb"
-FERRET_DATA="$CACHE/ferretdb-data"
+# FerretDB's PostgreSQL backend finds documents by _id through an index on updates; its
+# SQLite backend scans the whole collection for every update (measured: 114 -> 20 updates/s
+# from 400 to 4,000 documents).
+FERRET_PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/ferretdb}"
 FERRET_LOG="$CACHE/ferretdb.log"
 STATE="$CACHE/services.state"
 
@@ -202,13 +205,13 @@ ferretdb_up() {
   fi
   if [[ -z "$pid" ]]; then
     ferretdb_build
-    mkdir -p "$FERRET_DATA"
+    ferretdb_backend_database
     [[ -f "$FERRET_LOG" ]] && mv -f "$FERRET_LOG" "$FERRET_LOG.1"
-    log "ferretdb: starting on 127.0.0.1:$MONGO_PORT (sqlite data: $FERRET_DATA/, log: $FERRET_LOG)"
+    log "ferretdb: starting on 127.0.0.1:$MONGO_PORT (postgresql backend: $FERRET_PG_URL, log: $FERRET_LOG)"
     # Run from the cache folder (not the caller's cwd, e.g. the repo). The subshell execs
     # setsid, which (not being a group leader) execs FerretDB in place, so $! is its pid.
     (cd "$CACHE" && exec setsid "$FERRET_BIN" \
-      --handler=sqlite --sqlite-url="file:$FERRET_DATA/" \
+      --handler=postgresql --postgresql-url="$FERRET_PG_URL" \
       --listen-addr="127.0.0.1:$MONGO_PORT" \
       --debug-addr=- --state-dir=- --telemetry=disable --log-level=warn \
       </dev/null >>"$FERRET_LOG" 2>&1 9>&-) &
@@ -227,6 +230,15 @@ ferretdb_up() {
     kill "$pid" 2>/dev/null || true
     state_del ferretdb_pid
     exit 1
+  fi
+}
+
+ferretdb_backend_database() {
+  local db="${FERRET_PG_URL##*/}"
+  db="${db%%\?*}"
+  if ! psql "${FERRET_PG_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    psql "${FERRET_PG_URL%/*}/postgres" -qc "CREATE DATABASE \"$db\"" >/dev/null
+    log "ferretdb: created PostgreSQL database $db for its data"
   fi
 }
 

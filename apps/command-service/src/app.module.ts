@@ -9,8 +9,10 @@ import { EventsFeedController } from './event-store/events-feed.controller';
 import { OrderEventStore } from './event-store/order-event-store';
 import { HealthController } from './health/health.controller';
 import { orderCommandHandlers } from './orders/commands';
+import { IdempotencyCleanup } from './idempotency/idempotency-cleanup';
+import { IdempotencyStore } from './idempotency/idempotency-store';
 import { OrderCommandRunner } from './orders/commands/order-command.runner';
-import { orderProblem } from './orders/http/order-problems';
+import { orderProblem } from './orders/order-problems';
 import { OrdersController } from './orders/http/orders.controller';
 import { CommitSignal } from './outbox/commit-signal';
 import { OutboxRelay } from './outbox/outbox-relay';
@@ -38,6 +40,8 @@ export class CommandServiceModule {
         { provide: APP_FILTER, useValue: new ProblemDetailsFilter(orderProblem) },
         OrderEventStore,
         OrderCommandRunner,
+        IdempotencyStore,
+        IdempotencyCleanup,
         CommitSignal,
         RelayCheckpoint,
         OutboxRelay,

@@ -16,6 +16,13 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   RELAY_BATCH_SIZE: positiveIntVariable(500, 5000),
   RELAY_POLL_INTERVAL_MS: positiveIntVariable(1000, 60_000),
+  /** Idempotency keys are kept at least 24 hours (contract §3). */
+  IDEMPOTENCY_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(24)
+    .max(24 * 365)
+    .default(48),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 

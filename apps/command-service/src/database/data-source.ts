@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { CreateEventStore1764201600000 } from './migrations/1764201600000-create-event-store';
+import { CreateIdempotencyKeys1764201700000 } from './migrations/1764201700000-create-idempotency-keys';
 
-export const migrations = [CreateEventStore1764201600000];
+export const migrations = [CreateEventStore1764201600000, CreateIdempotencyKeys1764201700000];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {
   return new DataSource({

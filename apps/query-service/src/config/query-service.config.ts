@@ -9,13 +9,17 @@ export interface QueryServiceConfig {
   rabbitmqUrl: string;
   queryQueueName: string;
   prefetch: number;
+  logLevel: LogLevelName;
 }
+
+export const logLevelNames = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevelName = (typeof logLevelNames)[number];
 
 export const QUERY_SERVICE_CONFIG = Symbol('QUERY_SERVICE_CONFIG');
 
 export class InvalidConfigurationError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration: ${problems.join('; ')}`);
+    super(`Invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'InvalidConfigurationError';
   }
 }
@@ -48,6 +52,7 @@ const environmentSchema = z.object({
     )
     .default('orders.query-service'),
   PREFETCH: integerText(1, 65535).default(256),
+  LOG_LEVEL: z.enum(logLevelNames).default('info'),
 });
 
 type EnvironmentName = keyof z.input<typeof environmentSchema>;
@@ -59,6 +64,7 @@ const variableOf: Record<keyof QueryServiceConfig, EnvironmentName> = {
   rabbitmqUrl: 'RABBITMQ_URL',
   queryQueueName: 'QUERY_QUEUE_NAME',
   prefetch: 'PREFETCH',
+  logLevel: 'LOG_LEVEL',
 };
 
 /**
@@ -95,6 +101,7 @@ export function loadQueryServiceConfig(
     rabbitmqUrl: env.RABBITMQ_URL,
     queryQueueName: env.QUERY_QUEUE_NAME,
     prefetch: env.PREFETCH,
+    logLevel: env.LOG_LEVEL,
     ...given,
     mongodbUrl,
     mongodbDatabase: given.mongodbDatabase ?? databaseNameOf(mongodbUrl),

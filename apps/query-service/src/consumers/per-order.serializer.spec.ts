@@ -7,7 +7,11 @@ describe('PerOrderSerializer', () => {
     const serializer = new PerOrderSerializer();
     const log: string[] = [];
     let running = 0;
-    for (const [name, ms] of [['a', 15], ['b', 1], ['c', 5]] as const) {
+    for (const [name, ms] of [
+      ['a', 15],
+      ['b', 1],
+      ['c', 5],
+    ] as const) {
       serializer.runInOrder('order-1', async () => {
         running += 1;
         expect(running).toBe(1);
@@ -39,8 +43,9 @@ describe('PerOrderSerializer', () => {
     const serializer = new PerOrderSerializer();
     const log: string[] = [];
     serializer.runInOrder('order-1', () => Promise.reject(new Error('boom')));
-    serializer.runInOrder('order-1', async () => {
+    serializer.runInOrder('order-1', () => {
       log.push('after failure');
+      return Promise.resolve();
     });
     await serializer.drain();
     expect(log).toEqual(['after failure']);

@@ -19,7 +19,7 @@ function envelopeOf(
     correlationId: 'corr-1',
     causationId: 'cause-1',
     ...event,
-  } as EventEnvelope;
+  };
 }
 
 function fold(envelopes: EventEnvelope[]): OrderViewDocument {

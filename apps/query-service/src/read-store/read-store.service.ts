@@ -27,13 +27,14 @@ export class ReadStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    // createIndexes is idempotent for identical specs, so every replica may run it at start.
-    await this.orderViews.createIndexes(orderViewIndexes);
+    // Idempotent for identical specs, so every replica runs it at start. One index per call:
+    // FerretDB 1.24 drops the connection (server panic) when one call re-creates several.
+    for (const index of orderViewIndexes) await this.orderViews.createIndexes([index]);
     this.logger.log(`read store ready: database ${this.db.databaseName}`);
   }
 
   async ping(): Promise<void> {
-    await this.db.command({ ping: 1 }, { timeoutMS: 1000 });
+    await this.db.command({ ping: 1 });
   }
 
   /** Runs after the HTTP server and the consumer have stopped, so no one still needs it. */

@@ -1,26 +1,40 @@
 import { Injectable } from '@nestjs/common';
-import { encodeConsistencyToken, type CommandResult } from '@orders/contracts';
+import { encodeConsistencyToken, type CommandResult, type ProblemDetails } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import {
   OrderEventStore,
   StreamVersionConflict,
   type EventMetadata,
+  type OrderStream,
 } from '../../event-store/order-event-store';
+import {
+  IdempotencyStore,
+  type IdempotencyClaim,
+  type RecordedAnswer,
+} from '../../idempotency/idempotency-store';
 import { CommitSignal } from '../../outbox/commit-signal';
 import type { OrderCommand } from '../domain/order.commands';
 import { decide, foldOrder } from '../domain/order.decider';
+import { orderProblem } from '../order-problems';
+import { IdempotencyKeyReused, ReplayedRefusal } from './idempotency.errors';
 import { VersionMismatch } from './version-mismatch.error';
 
-/** How a command reached us: who caused it, and the version the client expects, if any. */
+/** How a command reached us: who caused it, the version the client expects, its key. */
 export interface CommandContext extends EventMetadata {
   expectedVersion?: number | undefined;
+  idempotency?: IdempotencyClaim | undefined;
 }
 
 export interface CommandOutcome extends CommandResult {
   created: boolean;
+  /** True when this is the recorded first answer to an earlier request with the same key. */
+  replayed: boolean;
 }
 
 const MAX_ATTEMPTS = 50;
+
+/** The key was claimed by a concurrent request between our lookup and our commit. */
+class ClaimedConcurrently extends Error {}
 
 /**
  * Load -> decide -> append, the one path every order command takes. Commands on one order
@@ -34,6 +48,7 @@ export class OrderCommandRunner {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: OrderEventStore,
+    private readonly idempotency: IdempotencyStore,
     private readonly signal: CommitSignal,
   ) {}
 
@@ -41,14 +56,40 @@ export class OrderCommandRunner {
     const previous = this.queues.get(orderId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() => this.decideAndAppend(orderId, command, context));
+      .then(() => this.runOnce(orderId, command, context));
     this.queues.set(orderId, next);
-    void next
-      .finally(() => {
-        if (this.queues.get(orderId) === next) this.queues.delete(orderId);
-      })
-      .catch(() => undefined);
+    const forget = () => {
+      if (this.queues.get(orderId) === next) this.queues.delete(orderId);
+    };
+    next.then(forget, forget);
     return next;
+  }
+
+  private async runOnce(
+    orderId: string,
+    command: OrderCommand,
+    context: CommandContext,
+  ): Promise<CommandOutcome> {
+    const claim = context.idempotency;
+    if (claim) {
+      const prior = await this.idempotency.find(claim.key);
+      if (prior) return replay(prior, claim);
+    }
+    try {
+      return await this.decideAndAppend(orderId, command, context);
+    } catch (error) {
+      if (error instanceof ClaimedConcurrently && claim) {
+        return replay((await this.idempotency.find(claim.key))!, claim);
+      }
+      const problem = claim && orderProblem(error);
+      if (claim && problem && problem.status < 500) {
+        const body = problem.toProblem();
+        if (!(await this.idempotency.record(claim, problem.status, body))) {
+          return replay((await this.idempotency.find(claim.key))!, claim);
+        }
+      }
+      throw error;
+    }
   }
 
   private async decideAndAppend(
@@ -62,24 +103,30 @@ export class OrderCommandRunner {
         throw new VersionMismatch(stream.version);
       }
       const events = decide(command, foldOrder(stream.events));
+      const created = command.type === 'PlaceOrder';
       try {
-        const appended = await this.dataSource.transaction((manager) =>
-          this.store.appendToStream(manager, orderId, stream, events, context),
-        );
-        const last = appended.at(-1);
-        if (last) this.signal.committed();
-        const version = last?.version ?? stream.version;
-        const position = last?.position ?? (stream.lastPosition ?? 0n).toString();
-        return {
-          orderId,
-          version,
-          consistencyToken: encodeConsistencyToken({
+        const outcome = await this.dataSource.transaction(async (manager) => {
+          const appended = await this.store.appendToStream(
+            manager,
             orderId,
-            version,
-            position,
-          }),
-          created: command.type === 'PlaceOrder',
-        };
+            stream,
+            events,
+            context,
+          );
+          const result = commandResult(orderId, stream, appended.at(-1));
+          if (context.idempotency) {
+            const recorded = await this.idempotency.record(
+              context.idempotency,
+              created ? 201 : 200,
+              result,
+              manager,
+            );
+            if (!recorded) throw new ClaimedConcurrently();
+          }
+          return { ...result, created, replayed: false };
+        });
+        if (events.length > 0) this.signal.committed();
+        return outcome;
       } catch (error) {
         if (!(error instanceof StreamVersionConflict)) throw error;
         if (context.expectedVersion !== undefined) throw new VersionMismatch(undefined);
@@ -88,4 +135,24 @@ export class OrderCommandRunner {
       }
     }
   }
+}
+
+function commandResult(
+  orderId: string,
+  stream: OrderStream,
+  last: { version: number; position: string } | undefined,
+): CommandResult {
+  const version = last?.version ?? stream.version;
+  const position = last?.position ?? (stream.lastPosition ?? 0n).toString();
+  return {
+    orderId,
+    version,
+    consistencyToken: encodeConsistencyToken({ orderId, version, position }),
+  };
+}
+
+function replay(prior: RecordedAnswer, claim: IdempotencyClaim): CommandOutcome {
+  if (prior.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReused();
+  if (prior.status >= 300) throw new ReplayedRefusal(prior.body as ProblemDetails);
+  return { ...(prior.body as CommandResult), created: prior.status === 201, replayed: true };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { orderIdSchema } from '@orders/contracts';
 import { HttpProblem, parseRequest } from '@orders/platform';
 import type { Request } from 'express';
+import { IDEMPOTENCY_KEY_PATTERN, requestFingerprint } from '../../idempotency/idempotency-store';
 import type { CommandContext } from '../commands/order-command.runner';
 
 const traceIdPattern = /^[\x21-\x7e]{1,200}$/;
@@ -11,8 +12,16 @@ export function parseOrderId(id: string): string {
   return parseRequest(orderIdSchema, id, 'id');
 }
 
-/** Reads If-Match, the correlation and trace headers into the context of a command. */
-export function commandContext(request: Request): CommandContext {
+/**
+ * Reads If-Match, Idempotency-Key, the correlation and trace headers into the context of a
+ * command. `operation`, `target` and `body` identify the request for idempotency.
+ */
+export function commandContext(
+  request: Request,
+  operation: string,
+  target: string,
+  body: unknown,
+): CommandContext {
   const header = (name: string) => {
     const value = request.headers[name];
     return typeof value === 'string' ? value : undefined;
@@ -23,6 +32,7 @@ export function commandContext(request: Request): CommandContext {
     causationId: requestId,
     traceparent: validOr(header('traceparent'), traceparentPattern),
     expectedVersion: parseIfMatch(header('if-match')),
+    idempotency: parseIdempotencyKey(header('idempotency-key'), operation, target, body),
   };
 }
 
@@ -37,4 +47,21 @@ function parseIfMatch(value: string | undefined): number | undefined {
     throw new HttpProblem(400, 'INVALID_IF_MATCH', 'If-Match must be one quoted version, e.g. "3"');
   }
   return Number(match[1]);
+}
+
+function parseIdempotencyKey(
+  key: string | undefined,
+  operation: string,
+  target: string,
+  body: unknown,
+): CommandContext['idempotency'] {
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new HttpProblem(
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Key must be 1 to 128 visible ASCII characters',
+    );
+  }
+  return { key, fingerprint: requestFingerprint(operation, target, body) };
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Delete, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, type Command } from '@nestjs/cqrs';
 import {
   addItemBody,
   cancelOrderBody,
+  commandPatterns,
   identifierSchema,
   payOrderBody,
   placeOrderBody,
@@ -16,7 +17,7 @@ import { z } from 'zod';
 import { AddItemCommand } from '../commands/add-item/add-item.command';
 import { CancelOrderCommand } from '../commands/cancel-order/cancel-order.command';
 import { ConfirmOrderCommand } from '../commands/confirm-order/confirm-order.command';
-import type { CommandOutcome } from '../commands/order-command.runner';
+import type { CommandContext, CommandOutcome } from '../commands/order-command.runner';
 import { PayOrderCommand } from '../commands/pay-order/pay-order.command';
 import { PlaceOrderCommand } from '../commands/place-order/place-order.command';
 import { RemoveItemCommand } from '../commands/remove-item/remove-item.command';
@@ -26,6 +27,7 @@ import { commandContext, parseOrderId } from './command-request';
 /** A command without a body accepts none, or an empty JSON object. */
 const emptyBody = z.strictObject({}).optional();
 
+/** The REST way in: validates, builds the command, answers with ETag and token. */
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly commands: CommandBus) {}
@@ -33,114 +35,142 @@ export class OrdersController {
   @Post()
   @HttpCode(201)
   async place(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const { orderId, ...body } = parseRequest(placeOrderBody, request.body);
-    const id = orderId ?? randomUUID();
-    const outcome = await this.commands.execute(
-      new PlaceOrderCommand(id, body, commandContext(request)),
-    );
-    response.location(`/orders/${id}`);
+    const body = parseRequest(placeOrderBody, request.body);
+    const context = commandContext(request, commandPatterns.place, body.orderId ?? '', body);
+    const orderId = body.orderId ?? randomUUID();
+    const outcome = await this.commands.execute(new PlaceOrderCommand(orderId, body, context));
+    response.location(`/orders/${outcome.orderId}`);
     return answer(response, outcome);
   }
 
   @Post(':id/items')
   @HttpCode(200)
-  async addItem(
+  addItem(
     @Param('id') id: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     const line = parseRequest(addItemBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(new AddItemCommand(orderId, line, commandContext(request))),
+      commandPatterns.addItem,
+      id,
+      line,
+      (orderId, context) => new AddItemCommand(orderId, line, context),
     );
   }
 
   @Delete(':id/items/:sku')
   @HttpCode(200)
-  async removeItem(
+  removeItem(
     @Param('id') id: string,
     @Param('sku') sku: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     const validSku = parseRequest(identifierSchema, sku, 'sku');
     parseRequest(emptyBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(
-        new RemoveItemCommand(orderId, validSku, commandContext(request)),
-      ),
+      commandPatterns.removeItem,
+      id,
+      { sku: validSku },
+      (orderId, context) => new RemoveItemCommand(orderId, validSku, context),
     );
   }
 
   @Post(':id/confirm')
   @HttpCode(200)
-  async confirm(
+  confirm(
     @Param('id') id: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     parseRequest(emptyBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(new ConfirmOrderCommand(orderId, commandContext(request))),
+      commandPatterns.confirm,
+      id,
+      {},
+      (orderId, context) => new ConfirmOrderCommand(orderId, context),
     );
   }
 
   @Post(':id/pay')
   @HttpCode(200)
-  async pay(
+  pay(
     @Param('id') id: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     const payment = parseRequest(payOrderBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(new PayOrderCommand(orderId, payment, commandContext(request))),
+      commandPatterns.pay,
+      id,
+      payment,
+      (orderId, context) => new PayOrderCommand(orderId, payment, context),
     );
   }
 
   @Post(':id/ship')
   @HttpCode(200)
-  async ship(
+  ship(
     @Param('id') id: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     const shipment = parseRequest(shipOrderBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(new ShipOrderCommand(orderId, shipment, commandContext(request))),
+      commandPatterns.ship,
+      id,
+      shipment,
+      (orderId, context) => new ShipOrderCommand(orderId, shipment, context),
     );
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
-  async cancel(
+  cancel(
     @Param('id') id: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const orderId = parseOrderId(id);
     const cancellation = parseRequest(cancelOrderBody, request.body);
-    return answer(
+    return this.execute(
+      request,
       response,
-      await this.commands.execute(
-        new CancelOrderCommand(orderId, cancellation, commandContext(request)),
-      ),
+      commandPatterns.cancel,
+      id,
+      cancellation,
+      (orderId, context) => new CancelOrderCommand(orderId, cancellation, context),
     );
+  }
+
+  private async execute(
+    request: Request,
+    response: Response,
+    operation: string,
+    id: string,
+    body: unknown,
+    command: (orderId: string, context: CommandContext) => Command<CommandOutcome>,
+  ): Promise<CommandResult> {
+    const orderId = parseOrderId(id);
+    const context = commandContext(request, operation, orderId, body);
+    const outcome = await this.commands.execute(command(orderId, context));
+    return answer(response, outcome);
   }
 }
 
 function answer(response: Response, outcome: CommandOutcome): CommandResult {
   response.setHeader('ETag', `"${outcome.version}"`);
+  if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
   return {
     orderId: outcome.orderId,
     version: outcome.version,

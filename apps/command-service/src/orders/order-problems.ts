@@ -1,7 +1,8 @@
 import { HttpProblem } from '@orders/platform';
-import { StreamVersionConflict } from '../../event-store/order-event-store';
-import { VersionMismatch } from '../commands/version-mismatch.error';
-import { OrderRuleViolation, type OrderRuleCode } from '../domain/order.errors';
+import { StreamVersionConflict } from '../event-store/order-event-store';
+import { IdempotencyKeyReused, ReplayedRefusal } from './commands/idempotency.errors';
+import { VersionMismatch } from './commands/version-mismatch.error';
+import { OrderRuleViolation, type OrderRuleCode } from './domain/order.errors';
 
 const ruleStatus: Record<OrderRuleCode, number> = {
   ORDER_NOT_FOUND: 404,
@@ -34,6 +35,15 @@ export function orderProblem(error: unknown): HttpProblem | undefined {
       error.message,
       error.currentVersion === undefined ? {} : { currentVersion: error.currentVersion },
     );
+  }
+  if (error instanceof IdempotencyKeyReused) {
+    return new HttpProblem(422, error.code, 'Idempotency-Key reused', error.message);
+  }
+  if (error instanceof ReplayedRefusal) {
+    const { status, code, title, detail, type: _type, ...extensions } = error.problem;
+    return new HttpProblem(status, code, title, detail, extensions, {
+      'Idempotent-Replayed': 'true',
+    });
   }
   if (error instanceof StreamVersionConflict) {
     return new HttpProblem(

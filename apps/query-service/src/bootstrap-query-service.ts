@@ -1,0 +1,69 @@
+import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ProblemDetailsFilter } from '@orders/platform';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module';
+import {
+  loadQueryServiceConfig,
+  type LogLevelName,
+  type QueryServiceConfig,
+} from './config/query-service.config';
+import { translateQueryError } from './http/query-problem.translator';
+
+export interface QueryServiceOptions {
+  /** Wins over the environment; e.g. `{ port: 0, mongodbUrl, rabbitmqUrl }` in tests. */
+  config?: Partial<QueryServiceConfig>;
+  logger?: LoggerService | LogLevel[] | false;
+  /** Listen for SIGTERM/SIGINT and shut down cleanly (default true). */
+  shutdownHooks?: boolean;
+}
+
+export interface RunningQueryService {
+  app: NestExpressApplication;
+  config: QueryServiceConfig;
+  /** Base URL on the loopback interface, with the port actually bound (useful with port 0). */
+  url: string;
+}
+
+/** Starts the query service: validated config, read store, event consumer, then HTTP. */
+export async function bootstrapQueryService(
+  options: QueryServiceOptions = {},
+): Promise<RunningQueryService> {
+  const config = loadQueryServiceConfig(options.config);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger:
+      options.logger ??
+      new ConsoleLogger({ json: true, logLevels: nestLogLevels(config.logLevel) }),
+    // Every route is a GET: request bodies are never read.
+    bodyParser: false,
+  });
+  app.disable('x-powered-by');
+  // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
+  app.set('etag', false);
+  app.useGlobalFilters(new ProblemDetailsFilter(translateQueryError));
+  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    // Release the read store and broker connections the modules already opened.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, config, url: `http://127.0.0.1:${port}` };
+}
+
+/** LOG_LEVEL names the least severe level still logged, as the command service reads it. */
+function nestLogLevels(level: LogLevelName): LogLevel[] {
+  const bySeverity: [LogLevelName, LogLevel][] = [
+    ['fatal', 'fatal'],
+    ['error', 'error'],
+    ['warn', 'warn'],
+    ['info', 'log'],
+    ['debug', 'debug'],
+    ['trace', 'verbose'],
+  ];
+  const last = bySeverity.findIndex(([name]) => name === level);
+  return bySeverity.slice(0, last + 1).map(([, nest]) => nest);
+}

@@ -1,0 +1,64 @@
+import { InvalidConfigurationError, loadQueryServiceConfig } from './query-service.config';
+
+describe('loadQueryServiceConfig', () => {
+  it('uses the local defaults for an empty environment', () => {
+    expect(loadQueryServiceConfig({}, {})).toEqual({
+      port: 3001,
+      mongodbUrl: 'mongodb://127.0.0.1:27017/orders_read',
+      mongodbDatabase: 'orders_read',
+      rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672/',
+      queryQueueName: 'orders.query-service',
+      prefetch: 256,
+      logLevel: 'info',
+    });
+  });
+
+  it('takes the database from the MongoDB URL path', () => {
+    const config = loadQueryServiceConfig(
+      {},
+      {
+        MONGODB_URL: 'mongodb://user:pw@db1:27017,db2:27017/reads_eu?replicaSet=rs0',
+        PORT: '8080',
+        PREFETCH: '32',
+      },
+    );
+    expect(config).toMatchObject({ mongodbDatabase: 'reads_eu', port: 8080, prefetch: 32 });
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadQueryServiceConfig(
+        {},
+        {
+          PORT: '70000',
+          MONGODB_URL: 'mongodb://localhost:27017',
+          RABBITMQ_URL: 'http://localhost',
+          QUERY_QUEUE_NAME: 'amq.mine',
+          PREFETCH: 'lots',
+        },
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidConfigurationError);
+    const problems = (error as InvalidConfigurationError).problems.map(
+      (problem) => problem.split(':')[0],
+    );
+    expect(problems).toEqual([
+      'PORT',
+      'MONGODB_URL',
+      'RABBITMQ_URL',
+      'QUERY_QUEUE_NAME',
+      'PREFETCH',
+    ]);
+  });
+
+  it('lets explicit overrides replace variables, which are then not validated', () => {
+    const config = loadQueryServiceConfig(
+      { port: 0, mongodbUrl: 'mongodb://127.0.0.1:27017/test_db' },
+      { PORT: 'not a port', MONGODB_URL: 'nonsense' },
+    );
+    expect(config).toMatchObject({ port: 0, mongodbDatabase: 'test_db' });
+  });
+});
