@@ -1,4 +1,5 @@
 import {
+  orderEventSchemas,
   type EventEnvelope,
   type OrderEvent,
   type OrderLine,
@@ -138,7 +139,7 @@ export class OrderEventStream {
     lastPosition += 1n;
     return {
       eventId: randomUUID(),
-      schemaVersion: 1,
+      schemaVersion: orderEventSchemas[event.type].schemaVersion,
       orderId: this.orderId,
       version: this.version,
       position: lastPosition.toString(),

@@ -7,13 +7,18 @@ import { COMMAND_SERVICE_CONFIG, type CommandServiceConfig } from './config/comm
 import { createDataSource, ensureDatabaseExists, runMigrations } from './database/data-source';
 import { EventsFeedController } from './event-store/events-feed.controller';
 import { OrderEventStore } from './event-store/order-event-store';
+import { SnapshotStore } from './event-store/snapshot-store';
 import { HealthController } from './health/health.controller';
 import { orderCommandHandlers } from './orders/commands';
 import { IdempotencyCleanup } from './idempotency/idempotency-cleanup';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { OrderCommandRunner } from './orders/commands/order-command.runner';
+import { OrderRepository } from './orders/order.repository';
 import { orderProblem } from './orders/order-problems';
 import { OrdersController } from './orders/http/orders.controller';
+import { OrderCommandMessageRouter } from './orders/messaging/order-command-message.router';
+import { OrdersCommandsConsumer } from './orders/messaging/orders-commands.consumer';
+import { PaymentSucceededConsumer } from './orders/messaging/payment-succeeded.consumer';
 import { CommitSignal } from './outbox/commit-signal';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { RelayCheckpoint } from './outbox/relay-checkpoint';
@@ -39,12 +44,17 @@ export class CommandServiceModule {
         },
         { provide: APP_FILTER, useValue: new ProblemDetailsFilter(orderProblem) },
         OrderEventStore,
+        SnapshotStore,
+        OrderRepository,
         OrderCommandRunner,
         IdempotencyStore,
         IdempotencyCleanup,
         CommitSignal,
         RelayCheckpoint,
         OutboxRelay,
+        OrderCommandMessageRouter,
+        OrdersCommandsConsumer,
+        PaymentSucceededConsumer,
         ...orderCommandHandlers,
       ],
     };

@@ -1,8 +1,13 @@
 import { DataSource } from 'typeorm';
 import { CreateEventStore1764201600000 } from './migrations/1764201600000-create-event-store';
 import { CreateIdempotencyKeys1764201700000 } from './migrations/1764201700000-create-idempotency-keys';
+import { CreateOrderSnapshots1764201800000 } from './migrations/1764201800000-create-order-snapshots';
 
-export const migrations = [CreateEventStore1764201600000, CreateIdempotencyKeys1764201700000];
+export const migrations = [
+  CreateEventStore1764201600000,
+  CreateIdempotencyKeys1764201700000,
+  CreateOrderSnapshots1764201800000,
+];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {
   return new DataSource({

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { orderEventSchemas, type EventEnvelope, type OrderEvent } from '@orders/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
+import { upcastEvent } from './upcasters';
 
 /** Events one transaction may write; positions of a transaction are `txid * SLOTS + index`. */
 export const POSITION_SLOTS_PER_TRANSACTION = 10_000;
@@ -65,15 +66,17 @@ const EVENT_COLUMNS = `position::text, event_id, order_id, version, type, schema
 export class OrderEventStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  async readStream(orderId: string): Promise<OrderStream> {
+  /** The stream's events after `afterVersion` (a snapshot's version, or 0 for all). */
+  async readStream(orderId: string, afterVersion = 0): Promise<OrderStream> {
     const rows: EventRow[] = await this.dataSource.query(
-      `SELECT ${EVENT_COLUMNS} FROM order_events WHERE order_id = $1 ORDER BY version`,
-      [orderId],
+      `SELECT ${EVENT_COLUMNS} FROM order_events
+        WHERE order_id = $1 AND version > $2 ORDER BY version`,
+      [orderId, afterVersion],
     );
     const last = rows.at(-1);
     return {
       events: rows.map((row) => toEnvelope(row)),
-      version: last?.version ?? 0,
+      version: last?.version ?? afterVersion,
       lastPosition: last ? BigInt(last.position) : null,
     };
   }
@@ -147,17 +150,18 @@ export class OrderEventStore {
 }
 
 function toEnvelope(row: EventRow): EventEnvelope {
+  const { schemaVersion, data } = upcastEvent(row.type, row.schema_version, row.data);
   return {
     eventId: row.event_id,
     type: row.type,
-    schemaVersion: row.schema_version,
+    schemaVersion,
     orderId: row.order_id,
     version: row.version,
     position: row.position,
     occurredAt: row.occurred_at.toISOString(),
     correlationId: row.correlation_id,
     causationId: row.causation_id,
-    data: row.data,
+    data,
   } as EventEnvelope;
 }
 

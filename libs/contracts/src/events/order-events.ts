@@ -14,10 +14,15 @@ import {
  * event, and the lines wherever a consumer's counters depend on them.
  */
 
+/** OrderPlaced as first published, without running totals. Kept to read old events. */
 export const orderPlacedV1 = z.strictObject({
   customerId: identifierSchema,
   currency: currencySchema,
   items: z.array(orderLineSchema).max(100),
+});
+
+/** v2 adds `itemCount` and `total`, so consumers need not add up the lines. */
+export const orderPlacedV2 = orderPlacedV1.extend({
   itemCount: z.int().min(0),
   total: moneySchema,
 });
@@ -68,9 +73,13 @@ export const orderCancelledV1 = z.strictObject({
   total: moneySchema,
 });
 
-/** The current schema of each event type: what producers write and consumers read. */
+/**
+ * The current schema of each event type: what producers write and consumers read. Changing a
+ * published event means a new schemaVersion here and an upcaster in the command service's
+ * event store for the stored older versions (docs/event-evolution.md).
+ */
 export const orderEventSchemas = {
-  OrderPlaced: { schemaVersion: 1, data: orderPlacedV1 },
+  OrderPlaced: { schemaVersion: 2, data: orderPlacedV2 },
   OrderItemAdded: { schemaVersion: 1, data: orderItemAddedV1 },
   OrderItemRemoved: { schemaVersion: 1, data: orderItemRemovedV1 },
   OrderConfirmed: { schemaVersion: 1, data: orderConfirmedV1 },

@@ -1,12 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { encodeConsistencyToken, type CommandResult, type ProblemDetails } from '@orders/contracts';
 import { DataSource } from 'typeorm';
-import {
-  OrderEventStore,
-  StreamVersionConflict,
-  type EventMetadata,
-  type OrderStream,
-} from '../../event-store/order-event-store';
+import { StreamVersionConflict, type EventMetadata } from '../../event-store/order-event-store';
 import {
   IdempotencyStore,
   type IdempotencyClaim,
@@ -14,7 +9,8 @@ import {
 } from '../../idempotency/idempotency-store';
 import { CommitSignal } from '../../outbox/commit-signal';
 import type { OrderCommand } from '../domain/order.commands';
-import { decide, foldOrder } from '../domain/order.decider';
+import { decide } from '../domain/order.decider';
+import { OrderRepository, type LoadedOrder } from '../order.repository';
 import { orderProblem } from '../order-problems';
 import { IdempotencyKeyReused, ReplayedRefusal } from './idempotency.errors';
 import { VersionMismatch } from './version-mismatch.error';
@@ -47,7 +43,7 @@ export class OrderCommandRunner {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly store: OrderEventStore,
+    private readonly orders: OrderRepository,
     private readonly idempotency: IdempotencyStore,
     private readonly signal: CommitSignal,
   ) {}
@@ -98,22 +94,16 @@ export class OrderCommandRunner {
     context: CommandContext,
   ): Promise<CommandOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const stream = await this.store.readStream(orderId);
-      if (context.expectedVersion !== undefined && context.expectedVersion !== stream.version) {
-        throw new VersionMismatch(stream.version);
+      const order = await this.orders.load(orderId);
+      if (context.expectedVersion !== undefined && context.expectedVersion !== order.version) {
+        throw new VersionMismatch(order.version);
       }
-      const events = decide(command, foldOrder(stream.events));
+      const events = decide(command, order.state);
       const created = command.type === 'PlaceOrder';
       try {
         const outcome = await this.dataSource.transaction(async (manager) => {
-          const appended = await this.store.appendToStream(
-            manager,
-            orderId,
-            stream,
-            events,
-            context,
-          );
-          const result = commandResult(orderId, stream, appended.at(-1));
+          const appended = await this.orders.append(manager, orderId, order, events, context);
+          const result = commandResult(orderId, order, appended.at(-1));
           if (context.idempotency) {
             const recorded = await this.idempotency.record(
               context.idempotency,
@@ -139,11 +129,11 @@ export class OrderCommandRunner {
 
 function commandResult(
   orderId: string,
-  stream: OrderStream,
+  order: LoadedOrder,
   last: { version: number; position: string } | undefined,
 ): CommandResult {
-  const version = last?.version ?? stream.version;
-  const position = last?.position ?? (stream.lastPosition ?? 0n).toString();
+  const version = last?.version ?? order.version;
+  const position = last?.position ?? (order.lastPosition ?? 0n).toString();
   return {
     orderId,
     version,
