@@ -46,6 +46,13 @@ export async function queueDepth(vhost: string, queue: string): Promise<number> 
   return info.messages ?? 0;
 }
 
+export async function purgeQueue(vhost: string, queue: string): Promise<void> {
+  await management(
+    'DELETE',
+    `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}/contents`,
+  );
+}
+
 /** Records every message an exchange routes with `bindingKey`, in arrival order. */
 export class ExchangeObserver {
   readonly messages: ConsumeMessage[] = [];

@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository root, found from here whether this runs from test/ or from dist/. */
+function repositoryRoot(from: string): string {
+  return existsSync(join(from, 'package.json')) ? from : repositoryRoot(dirname(from));
+}
+
+const ROOT = repositoryRoot(__dirname);
 const ENTRY = {
   command: join(ROOT, 'dist/apps/command-service/apps/command-service/src/main.js'),
   query: join(ROOT, 'dist/apps/query-service/apps/query-service/src/main.js'),

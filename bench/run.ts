@@ -1,0 +1,339 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { databaseUrl, dropDatabase } from '../test/support/postgres';
+import { purgeQueue, queueDepth } from '../test/support/rabbitmq';
+import { uniqueName } from '../test/support/test-names';
+import { emmettAppendRate, ourAppendRate } from './appends';
+import {
+  bareHttpRate,
+  mongoBulkUpsertRate,
+  postgresInsertTps,
+  rabbitPublishAndConsume,
+} from './ceilings';
+import { HttpClient } from './http-client';
+import { closedLoop, Latencies, sleep, spread, type Spread } from './stats';
+import { SystemUnderTest } from './system';
+import { OrderLifecycleWorkload } from './workload';
+
+const ROOT = join(__dirname, '..', '..');
+const { values: options } = parseArgs({
+  options: {
+    repetitions: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '8' },
+    backlog: { type: 'string', default: '100000' },
+    'projection-backlog': { type: 'string', default: '3000' },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
+  },
+});
+const repetitions = Number(options.repetitions);
+const concurrency = Number(options.concurrency);
+const durationMs = Number(options.seconds) * 1000;
+const backlog = Number(options.backlog);
+const projectionBacklog = Number(options['projection-backlog']);
+
+type Run = Record<string, number>;
+
+function log(message: string) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function measureCeilings(system: SystemUnderTest): Promise<Run> {
+  const scratch = uniqueName('orders_ceiling');
+  const admin = new Client({ connectionString: databaseUrl('postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${scratch}"`);
+  await admin.end();
+  try {
+    log('ceiling: PostgreSQL single-row inserts');
+    const pgInsertTps = await postgresInsertTps(databaseUrl(scratch), concurrency, durationMs);
+    log('ceiling: RabbitMQ publish (windows of 500) and consume (prefetch 1000)');
+    const rabbit = await rabbitPublishAndConsume(system.amqpUrl, 50_000);
+    log('ceiling: MongoDB-compatible bulk upserts');
+    const mongoUpsert = await mongoBulkUpsertRate(system.readStore.url, 3_000);
+    log('ceiling: bare Node HTTP');
+    const bareHttp = await bareHttpRate(concurrency, durationMs);
+    return {
+      pgInsertTps,
+      rabbitPublish: rabbit.publishRate,
+      rabbitConsume: rabbit.consumeRate,
+      mongoUpsert,
+      bareHttp,
+    };
+  } finally {
+    await dropDatabase(scratch);
+  }
+}
+
+async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> {
+  const query = await system.startQuery();
+  const command = await system.startCommand();
+  const commands = new HttpClient(command.url, concurrency);
+  const queries = new HttpClient(query.url, concurrency);
+  try {
+    log('commands at full load');
+    const full = new OrderLifecycleWorkload(commands);
+    let started = performance.now();
+    const fullDone = await closedLoop(
+      concurrency,
+      durationMs,
+      async (w) => void (await full.next(w)),
+    );
+    const fullRate = fullDone / ((performance.now() - started) / 1000);
+
+    log('commands at half load, with end-to-end lag through the consistency token');
+    const half = new OrderLifecycleWorkload(commands);
+    const lag = new Latencies();
+    const interval = (concurrency / (fullRate / 2)) * 1000;
+    started = performance.now();
+    let halfDone = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, worker) => {
+        await sleep(Math.random() * interval);
+        let next = performance.now();
+        while (performance.now() - started < durationMs) {
+          const token = await half.next(worker);
+          halfDone += 1;
+          if (token && halfDone % 4 === 0) {
+            const sent = performance.now();
+            const answer = await queries.request('GET', `/orders/${tokenOrder(token)}`, undefined, {
+              'x-consistency-token': token,
+            });
+            if (answer.status === 200) lag.record(performance.now() - sent);
+          }
+          next += interval;
+          await sleep(Math.max(0, next - performance.now()));
+        }
+      }),
+    );
+    const halfRate = halfDone / ((performance.now() - started) / 1000);
+
+    log('queries: GET /orders/{id} and a list');
+    const known = [...full.placed, ...half.placed];
+    const byId = new Latencies();
+    started = performance.now();
+    const byIdDone = await closedLoop(concurrency, durationMs, async () => {
+      const t = performance.now();
+      await queries.request(
+        'GET',
+        `/orders/${known[Math.floor(Math.random() * known.length)]!.orderId}`,
+      );
+      byId.record(performance.now() - t);
+    });
+    const byIdRate = byIdDone / ((performance.now() - started) / 1000);
+    const list = new Latencies();
+    started = performance.now();
+    const listDone = await closedLoop(concurrency, durationMs, async () => {
+      const t = performance.now();
+      await queries.request(
+        'GET',
+        `/orders?customerId=customer-${Math.floor(Math.random() * 50)}&limit=20`,
+      );
+      list.record(performance.now() - t);
+    });
+    const listRate = listDone / ((performance.now() - started) / 1000);
+
+    return {
+      commandsPerSecond: fullRate,
+      commandP50: full.latencies.percentile(50),
+      commandP99: full.latencies.percentile(99),
+      commandFailures: full.failures + half.failures,
+      halfLoadCommandsPerSecond: halfRate,
+      halfLoadP50: half.latencies.percentile(50),
+      halfLoadP99: half.latencies.percentile(99),
+      lagP50: lag.percentile(50),
+      lagP99: lag.percentile(99),
+      getOrderPerSecond: byIdRate,
+      getOrderP99: byId.percentile(99),
+      listPerSecond: listRate,
+      listP99: list.percentile(99),
+    };
+  } finally {
+    await commands.close();
+    await queries.close();
+    await system.stopAll();
+  }
+}
+
+function tokenOrder(token: string): string {
+  return (JSON.parse(Buffer.from(token, 'base64url').toString()) as [number, string])[1];
+}
+
+const BACKLOG_EVENT = JSON.stringify({
+  customerId: 'backlog',
+  currency: 'EUR',
+  items: [{ sku: 'A', quantity: 1, unitPrice: 100, lineTotal: 100 }],
+  itemCount: 1,
+  total: 100,
+});
+
+/** Writes `count` OrderPlaced events straight into the store, as commands would have. */
+async function writeBacklog(sql: Client, count: number): Promise<bigint> {
+  for (let written = 0; written < count; written += 9_999) {
+    await sql.query(
+      `INSERT INTO order_events (position, event_id, order_id, version, type, schema_version,
+         data, correlation_id, causation_id, occurred_at)
+       SELECT pg_current_xact_id()::text::bigint * 10000 + g, gen_random_uuid(), gen_random_uuid(),
+              1, 'OrderPlaced', 2, $1, 'bench', 'bench', now()
+         FROM generate_series(1, $2::int) AS g`,
+      [BACKLOG_EVENT, Math.min(9_999, count - written)],
+    );
+  }
+  const { rows } = await sql.query<{ max: string }>(
+    'SELECT max(position)::text AS max FROM order_events',
+  );
+  return BigInt(rows[0]!.max);
+}
+
+async function waitForRelay(sql: Client, head: bigint): Promise<void> {
+  for (;;) {
+    const { rows } = await sql.query<{ position: string }>(
+      "SELECT position::text FROM relay_checkpoints WHERE name = 'orders.events'",
+    );
+    if (rows[0] && BigInt(rows[0].position) >= head) return;
+    await sleep(20);
+  }
+}
+
+/**
+ * The relay draining a backlog written while it was stopped; then the query service catching
+ * up on a queued backlog (it acknowledges each event only after its read-model write).
+ */
+async function measureRelayAndProjection(system: SystemUnderTest): Promise<Run> {
+  const sql = new Client({ connectionString: system.databaseUrl });
+  await sql.connect();
+  const queue = 'orders.query-service';
+  try {
+    const query = await system.startQuery(); // declares and binds its queue
+    await query.stop();
+    system.queries.length = 0;
+    log(`relay: writing a backlog of ${backlog} events, then draining it`);
+    let head = await writeBacklog(sql, backlog);
+    let started = performance.now();
+    const relay = await system.startCommand();
+    await waitForRelay(sql, head);
+    const relayRate = backlog / ((performance.now() - started) / 1000);
+    await purgeQueue(system.vhost, queue);
+
+    log(`projection: ${projectionBacklog} queued events`);
+    head = await writeBacklog(sql, projectionBacklog);
+    await waitForRelay(sql, head);
+    await relay.stop();
+    const queued = await queueDepth(system.vhost, queue);
+    started = performance.now();
+    await system.startQuery();
+    while ((await queueDepth(system.vhost, queue)) > 0) await sleep(50);
+    const projectionRate = queued / ((performance.now() - started) / 1000);
+    return { relayDrainPerSecond: relayRate, projectionPerSecond: projectionRate };
+  } finally {
+    await sql.end();
+    await system.stopAll();
+  }
+}
+
+async function measureAppends(): Promise<Run> {
+  const ours = uniqueName('orders_append');
+  const emmett = uniqueName('orders_emmett');
+  try {
+    log('appends: ours, in process');
+    const ourRate = await ourAppendRate(ROOT, databaseUrl(ours), concurrency, durationMs);
+    const admin = new Client({ connectionString: databaseUrl('postgres') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${emmett}"`);
+    await admin.end();
+    log('appends: Emmett');
+    const emmettRate = await emmettAppendRate(databaseUrl(emmett), concurrency, durationMs);
+    return { ourAppendPerSecond: ourRate, emmettAppendPerSecond: emmettRate };
+  } finally {
+    await dropDatabase(ours);
+    await dropDatabase(emmett);
+  }
+}
+
+async function main() {
+  const runs: Run[] = [];
+  for (let r = 1; r <= repetitions; r++) {
+    log(`repetition ${r} of ${repetitions}`);
+    const system = await SystemUnderTest.create();
+    try {
+      runs.push({
+        ...(await measureCeilings(system)),
+        ...(await measureCommandsAndQueries(system)),
+        ...(await measureRelayAndProjection(system)),
+        ...(await measureAppends()),
+      });
+    } finally {
+      await system.destroy();
+    }
+  }
+  report(runs);
+}
+
+const figures: [string, string, string, string | null][] = [
+  // key, label, unit, ceiling key for the ratio
+  ['commandsPerSecond', 'commands/s, full load', '/s', 'pgInsertTps'],
+  ['commandP50', 'command p50, full load', 'ms', null],
+  ['commandP99', 'command p99, full load', 'ms', null],
+  ['halfLoadCommandsPerSecond', 'commands/s, half load', '/s', 'pgInsertTps'],
+  ['halfLoadP50', 'command p50, half load', 'ms', null],
+  ['halfLoadP99', 'command p99, half load', 'ms', null],
+  ['lagP50', 'end-to-end lag p50, half load', 'ms', null],
+  ['lagP99', 'end-to-end lag p99, half load', 'ms', null],
+  ['relayDrainPerSecond', `relay drain of ${backlog} events`, '/s', 'rabbitPublish'],
+  ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
+  ['getOrderPerSecond', 'GET /orders/{id}', '/s', 'bareHttp'],
+  ['getOrderP99', 'GET /orders/{id} p99', 'ms', null],
+  ['listPerSecond', 'GET /orders?customerId=', '/s', 'bareHttp'],
+  ['listP99', 'GET /orders?customerId= p99', 'ms', null],
+  ['ourAppendPerSecond', 'event store appends (in process)', '/s', 'emmettAppendPerSecond'],
+  ['pgInsertTps', 'ceiling: PostgreSQL single-row insert TPS', '/s', null],
+  ['rabbitPublish', 'ceiling: RabbitMQ publish, confirms per 500', '/s', null],
+  ['rabbitConsume', 'ceiling: RabbitMQ consume, prefetch 1000', '/s', null],
+  ['mongoUpsert', 'ceiling: bulk upsert (MongoDB-compatible)', '/s', null],
+  ['bareHttp', 'ceiling: bare Node HTTP', '/s', null],
+  ['emmettAppendPerSecond', 'peer: Emmett PostgreSQL appends', '/s', null],
+  ['commandFailures', 'failed commands (must be 0)', '', null],
+];
+
+function report(runs: Run[]) {
+  const fmt = (s: Spread, unit: string) =>
+    unit === '/s'
+      ? `${s.median.toFixed(0)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`
+      : `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+  const rows = figures.map(([key, label, unit, ceiling]) => {
+    const values = spread(runs.map((run) => run[key]!));
+    const ratio = ceiling ? spread(runs.map((run) => run[key]! / run[ceiling]!)) : null;
+    return { key, label, unit, values, ratio, ceiling };
+  });
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const markdown = [
+    `Benchmark of ${new Date().toISOString()} on ${machine}; services, load and infrastructure share the machine.`,
+    `${runs.length} repetitions, concurrency ${concurrency}, ${durationMs / 1000} s per phase; median (min–max).`,
+    '',
+    '| figure | value | ratio to ceiling |',
+    '| --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${row.label} | ${fmt(row.values, row.unit)} ${row.unit} | ${
+          row.ratio
+            ? `${row.ratio.median.toFixed(2)}× ${row.ceiling} (${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)})`
+            : ''
+        } |`,
+    ),
+  ].join('\n');
+  mkdirSync(options.out!, { recursive: true });
+  writeFileSync(
+    join(options.out!, 'latest.json'),
+    JSON.stringify({ machine, concurrency, durationMs, runs, rows }, null, 2),
+  );
+  writeFileSync(join(options.out!, 'latest.md'), `${markdown}\n`);
+  process.stdout.write(`${markdown}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
