@@ -35,6 +35,11 @@ const config: Config = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
     },
+    { ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/*.fault-spec.ts'] },
+    // The soak runs only when asked for (npm run soak), never as part of npm test.
+    ...(process.env.SOAK_MINUTES
+      ? [{ ...shared, displayName: 'soak', testMatch: ['<rootDir>/test/soak/*.soak-spec.ts'] }]
+      : []),
   ],
 };
 

@@ -1,0 +1,188 @@
+import { type EventEnvelope } from '@orders/contracts';
+import { Client } from 'pg';
+import { CommandLoad } from './command-load';
+import { createTestDatabase, type TestDatabase } from './mongo-test-database';
+import { databaseUrl, dropDatabase } from './postgres';
+import { createVhost, deleteVhost, queueDepth } from './rabbitmq';
+import {
+  eventsByOrder,
+  expectedHistory,
+  expectedOrderView,
+  recountDailyStats,
+  recountProductStats,
+} from './read-model.recount';
+import { startService, type ServiceProcess } from './service-process';
+import { uniqueName } from './test-names';
+import { waitFor } from './wait-for';
+
+export const QUERY_QUEUE = 'orders.query-service';
+
+/**
+ * A whole system for fault and soak runs: the query service, a command service that takes
+ * the commands (relay off) and one that only relays, so each can fail on its own; a steady
+ * command load; and the reconciliation of contract §6.
+ */
+export class OrdersSystem {
+  writer!: ServiceProcess;
+  relay!: ServiceProcess;
+  query!: ServiceProcess;
+  sql!: Client;
+  load!: CommandLoad;
+  amqpUrl = '';
+  readStore!: TestDatabase;
+  /** Poison messages sent on purpose: the only dead letters allowed. */
+  poisonSent = 0;
+  readonly database = uniqueName('orders_system');
+  readonly vhost = uniqueName('orders_system');
+
+  async start(): Promise<void> {
+    this.amqpUrl = await createVhost(this.vhost);
+    this.readStore = await createTestDatabase('orders_system');
+    this.query = await this.startQuery();
+    this.writer = await this.restartWriter();
+    this.relay = await this.startRelay();
+    this.sql = new Client({ connectionString: databaseUrl(this.database) });
+    await this.sql.connect();
+    this.load = new CommandLoad(() => this.writer.url);
+    this.load.start();
+  }
+
+  commandEnv() {
+    return { DATABASE_URL: databaseUrl(this.database), RABBITMQ_URL: this.amqpUrl };
+  }
+
+  startQuery() {
+    return startService('query', { MONGODB_URL: this.readStore.url, RABBITMQ_URL: this.amqpUrl });
+  }
+
+  restartWriter() {
+    return startService('command', { ...this.commandEnv(), RELAY_ENABLED: 'false' });
+  }
+
+  startRelay() {
+    return startService('command', this.commandEnv());
+  }
+
+  async destroy(): Promise<void> {
+    await this.load?.stop();
+    await Promise.all([this.writer?.stop(), this.relay?.stop(), this.query?.stop()]);
+    await this.sql?.end();
+    await this.readStore?.drop();
+    await deleteVhost(this.vhost);
+    await dropDatabase(this.database);
+  }
+
+  /** Events stored but not yet confirmed by the broker. */
+  async relayBacklog(): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM order_events WHERE position >
+         coalesce((SELECT position FROM relay_checkpoints WHERE name = 'orders.events'), 0)`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Pauses the load, waits until everything stored is published and projected, checks it. */
+  async quiesceAndReconcile(scope: 'quick' | 'full' = 'quick'): Promise<void> {
+    await this.load.stop();
+    await waitFor(
+      'the relay to publish everything stored',
+      async () => ((await this.relayBacklog()) === 0 ? true : undefined),
+      { timeoutMs: 90_000 },
+    );
+    await waitFor(
+      'the query service to apply every queued event',
+      async () => ((await queueDepth(this.vhost, QUERY_QUEUE)) === 0 ? true : undefined),
+      { timeoutMs: 90_000 },
+    );
+    const events = await this.readFeed();
+    const byOrder = eventsByOrder(events);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
+    for (const [orderId, stream] of byOrder) {
+      expect({ orderId, versions: stream.map((e) => e.version) }).toEqual({
+        orderId,
+        versions: stream.map((_, i) => i + 1),
+      });
+    }
+    for (const { orderId, version } of this.load.acknowledged) {
+      expect({ orderId, stored: (byOrder.get(orderId)?.length ?? 0) >= version }).toEqual({
+        orderId,
+        stored: true,
+      });
+    }
+    // Every order's summary through the list API: one page walk over the whole read model.
+    const listed = new Map<
+      string,
+      { version: number; status: string; total: number; itemCount: number }
+    >();
+    let cursor: string | null = null;
+    do {
+      const page = (await this.getJson(
+        `/orders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      )) as {
+        items: {
+          orderId: string;
+          version: number;
+          status: string;
+          total: number;
+          itemCount: number;
+        }[];
+        nextCursor: string | null;
+      };
+      for (const item of page.items) {
+        expect(listed.has(item.orderId)).toBe(false);
+        listed.set(item.orderId, item);
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(listed.size).toBe(byOrder.size);
+    for (const [orderId, stream] of byOrder) {
+      const expected = expectedOrderView(stream)!;
+      expect(listed.get(orderId)).toMatchObject({
+        version: expected.version,
+        status: expected.status,
+        total: expected.total,
+        itemCount: expected.itemCount,
+      });
+    }
+    const products = await this.getJson('/stats/products?currency=EUR&sortBy=revenue&limit=100');
+    expect(products).toEqual(
+      recountProductStats(byOrder, { currency: 'EUR', sortBy: 'revenue', limit: 100 }),
+    );
+    const days = [...new Set(events.map((e) => e.occurredAt.slice(0, 10)))].sort();
+    const daily = await this.getJson(`/stats/daily?currency=EUR&from=${days[0]}&to=${days.at(-1)}`);
+    expect(daily).toEqual(recountDailyStats(byOrder, 'EUR', days[0]!, days.at(-1)!));
+    if (scope === 'full') {
+      for (const [orderId, stream] of byOrder) {
+        expect(await this.getJson(`/orders/${orderId}`)).toEqual(expectedOrderView(stream));
+        expect(await this.getJson(`/orders/${orderId}/history`)).toEqual(expectedHistory(stream));
+      }
+    }
+    const deadLetters = (await this.getJson('/admin/dead-letters?limit=100')) as {
+      items: unknown[];
+    };
+    expect(deadLetters.items).toHaveLength(this.poisonSent);
+    this.load.start();
+  }
+
+  async readFeed(): Promise<EventEnvelope[]> {
+    const events: EventEnvelope[] = [];
+    let after = '0';
+    for (;;) {
+      const page = (await (
+        await fetch(`${this.writer.url}/events?after=${after}&limit=1000`)
+      ).json()) as {
+        events: EventEnvelope[];
+        lastPosition: string;
+      };
+      events.push(...page.events);
+      if (page.events.length < 1000) return events;
+      after = page.lastPosition;
+    }
+  }
+
+  async getJson(path: string): Promise<unknown> {
+    const response = await fetch(`${this.query.url}${path}`);
+    expect({ path, status: response.status }).toEqual({ path, status: 200 });
+    return response.json();
+  }
+}
