@@ -77,11 +77,9 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     log('commands at full load');
     const full = new OrderLifecycleWorkload(commands);
     let started = performance.now();
-    const fullDone = await closedLoop(
-      concurrency,
-      durationMs,
-      async (w) => void (await full.next(w)),
-    );
+    const fullDone = await closedLoop(concurrency, durationMs, async (w) => {
+      await full.next(w);
+    });
     const fullRate = fullDone / ((performance.now() - started) / 1000);
 
     log('commands at half load, with end-to-end lag through the consistency token');
@@ -324,12 +322,12 @@ function report(runs: Run[]) {
         } |`,
     ),
   ].join('\n');
-  mkdirSync(options.out!, { recursive: true });
+  mkdirSync(options.out, { recursive: true });
   writeFileSync(
-    join(options.out!, 'latest.json'),
+    join(options.out, 'latest.json'),
     JSON.stringify({ machine, concurrency, durationMs, runs, rows }, null, 2),
   );
-  writeFileSync(join(options.out!, 'latest.md'), `${markdown}\n`);
+  writeFileSync(join(options.out, 'latest.md'), `${markdown}\n`);
   process.stdout.write(`${markdown}\n`);
 }
 

@@ -4,14 +4,13 @@ import {
   type EventEnvelope,
   type ProblemDetails,
 } from '@orders/contracts';
-import type { GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import {
   bootstrapQueryService,
   type RunningQueryService,
 } from '../apps/query-service/src/bootstrap-query-service';
 import type { OrderViewResponse } from '../apps/query-service/src/queries/get-order/order-view.response';
-import { takeAllMessages } from './support/dead-letter-queue';
+import type { DeadLetterDetailResponse } from '../apps/query-service/src/dead-letters/dead-letter.response';
 import { httpGet, type HttpAnswer } from './support/http-client';
 import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
 import { OrderEventStream } from './support/order-event.stream';
@@ -30,15 +29,14 @@ import { delay, waitFor } from './support/wait-for';
 jest.setTimeout(30_000);
 
 const QUEUE = 'orders.query-service';
-const DEAD_LETTER_QUEUE = `${QUEUE}.dead-letter`;
 
 let vhost: string;
 let amqpUrl: string;
 let database: TestDatabase;
 let service: RunningQueryService;
 let publisher: OrderEventsPublisher;
-/** Everything taken from the dead-letter queue so far; tests filter it by message id. */
-const deadLetters: GetMessage[] = [];
+/** Every dead letter the service has stored so far (its operator's view of the dead-letter queue). */
+let deadLetters: DeadLetterDetailResponse[] = [];
 
 function startReplica(): Promise<RunningQueryService> {
   return bootstrapQueryService({
@@ -64,13 +62,21 @@ function waitForOrderVersion(orderId: string, version: number): Promise<OrderVie
   });
 }
 
-async function deadLettersNow(): Promise<GetMessage[]> {
-  deadLetters.push(...(await takeAllMessages(publisher.channel, DEAD_LETTER_QUEUE)));
+async function deadLettersNow(): Promise<DeadLetterDetailResponse[]> {
+  const listed = await httpGet<{ items: { id: string }[] }>(
+    `${service.url}/admin/dead-letters?limit=500`,
+  );
+  deadLetters = await Promise.all(
+    listed.body.items.map(
+      async ({ id }) =>
+        (await httpGet<DeadLetterDetailResponse>(`${service.url}/admin/dead-letters/${id}`)).body,
+    ),
+  );
   return deadLetters;
 }
 
-function deadLettersOf(orderId: string): GetMessage[] {
-  return deadLetters.filter((message) => message.content.toString('utf8').includes(orderId));
+function deadLettersOf(orderId: string): DeadLetterDetailResponse[] {
+  return deadLetters.filter((deadLetter) => deadLetter.body.includes(orderId));
 }
 
 beforeAll(async () => {
@@ -96,7 +102,11 @@ describe('query service: order events -> GET /orders/{id}', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
       status: 'up',
-      checks: { mongodb: { status: 'up' }, rabbitmq: { status: 'up' } },
+      checks: {
+        mongodb: { status: 'up' },
+        rabbitmq: { status: 'up' },
+        projection: { status: 'up' },
+      },
     });
   });
 
@@ -166,7 +176,7 @@ describe('query service: order events -> GET /orders/{id}', () => {
     });
     const stored = await database.client
       .db(database.name)
-      .collection<{ _id: string }>('order_views')
+      .collection<{ _id: string }>('order_views_g1')
       .find({ _id: order.orderId })
       .toArray();
     expect(stored).toHaveLength(1);
@@ -219,13 +229,19 @@ describe('query service: order events -> GET /orders/{id}', () => {
       'the orphaned v3 in the dead-letter queue',
       async () => {
         await deadLettersNow();
-        const found = deadLetters.filter((m) => m.properties.messageId === orphan.eventId);
+        const found = deadLetters.filter((d) => d.messageId === orphan.eventId);
         return found.length > 0 ? found : undefined;
       },
       { timeoutMs: 25_000, intervalMs: 200 },
     );
-    expect(deadLetter?.properties.headers?.['x-first-death-reason']).toBe('delivery_limit');
-    expect(JSON.parse(deadLetter!.content.toString('utf8'))).toEqual(orphan);
+    expect(deadLetter).toMatchObject({
+      reason: 'delivery_limit',
+      eventType: 'OrderConfirmed',
+      orderId: order.orderId,
+      version: 3,
+      queue: QUEUE,
+    });
+    expect(JSON.parse(deadLetter!.body)).toEqual(orphan);
     expect((await getOrder(order.orderId)).body).toMatchObject({ version: 1, status: 'draft' });
   });
 
@@ -248,14 +264,17 @@ describe('query service: order events -> GET /orders/{id}', () => {
     await expect(waitForOrderVersion(healthy.orderId, 1)).resolves.toMatchObject({ total: 100 });
     const expectedIds = [notJsonId, badSchema.eventId, addedFirst.eventId];
     const found = await waitFor('the three invalid messages in the dead-letter queue', async () => {
-      const ids = (await deadLettersNow()).map((message) => String(message.properties.messageId));
+      const ids = (await deadLettersNow()).map((deadLetter) => String(deadLetter.messageId));
       return expectedIds.every((id) => ids.includes(id)) ? ids : undefined;
     });
     expect(found).toEqual(expect.arrayContaining(expectedIds));
-    const notJson = deadLetters.find((message) => message.properties.messageId === notJsonId);
-    expect(notJson?.content.toString('utf8')).toBe('{not json');
-    expect(notJson?.properties.headers?.['x-first-death-reason']).toBe('rejected');
-    expect(notJson?.properties.headers?.['x-first-death-queue']).toBe(QUEUE);
+    const notJson = deadLetters.find((deadLetter) => deadLetter.messageId === notJsonId);
+    expect(notJson).toMatchObject({
+      body: '{not json',
+      reason: 'rejected',
+      queue: QUEUE,
+      diagnosis: 'body is not JSON',
+    });
     expect((await getOrder(badOrder.orderId)).status).toBe(404);
     expect((await getOrder(outOfPlace.orderId)).status).toBe(404);
   });

@@ -1,7 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ProblemDetailsFilter } from '@orders/platform';
+import {
+  authSettingsOf,
+  HttpPlatformModule,
+  ORDER_SCOPES,
+  ProblemDetailsFilter,
+} from '@orders/platform';
 import { DataSource } from 'typeorm';
 import { COMMAND_SERVICE_CONFIG, type CommandServiceConfig } from './config/command-service.config';
 import { createDataSource, ensureDatabaseExists, runMigrations } from './database/data-source';
@@ -14,13 +19,14 @@ import { IdempotencyCleanup } from './idempotency/idempotency-cleanup';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { OrderCommandRunner } from './orders/commands/order-command.runner';
 import { OrderRepository } from './orders/order.repository';
-import { orderProblem } from './orders/order-problems';
+import { commandProblem } from './orders/order-problems';
 import { OrdersController } from './orders/http/orders.controller';
 import { OrderCommandMessageRouter } from './orders/messaging/order-command-message.router';
 import { OrdersCommandsConsumer } from './orders/messaging/orders-commands.consumer';
 import { PaymentSucceededConsumer } from './orders/messaging/payment-succeeded.consumer';
 import { CommitSignal } from './outbox/commit-signal';
 import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxMetrics } from './outbox/outbox.metrics';
 import { RelayCheckpoint } from './outbox/relay-checkpoint';
 
 @Module({})
@@ -28,7 +34,16 @@ export class CommandServiceModule {
   static forConfig(config: CommandServiceConfig): DynamicModule {
     return {
       module: CommandServiceModule,
-      imports: [CqrsModule.forRoot()],
+      imports: [
+        CqrsModule.forRoot(),
+        HttpPlatformModule.forRoot({
+          serviceName: 'command-service',
+          logLevel: config.LOG_LEVEL,
+          auth: authSettingsOf(config),
+          defaultScope: ORDER_SCOPES.write,
+          rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+        }),
+      ],
       controllers: [OrdersController, EventsFeedController, HealthController],
       providers: [
         { provide: COMMAND_SERVICE_CONFIG, useValue: config },
@@ -42,7 +57,10 @@ export class CommandServiceModule {
             return dataSource;
           },
         },
-        { provide: APP_FILTER, useValue: new ProblemDetailsFilter(orderProblem) },
+        {
+          provide: APP_FILTER,
+          useValue: new ProblemDetailsFilter(commandProblem),
+        },
         OrderEventStore,
         SnapshotStore,
         OrderRepository,
@@ -52,6 +70,7 @@ export class CommandServiceModule {
         CommitSignal,
         RelayCheckpoint,
         OutboxRelay,
+        OutboxMetrics,
         OrderCommandMessageRouter,
         OrdersCommandsConsumer,
         PaymentSucceededConsumer,

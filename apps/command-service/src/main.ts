@@ -1,19 +1,21 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { jsonBody } from '@orders/platform';
+import { jsonBody, useHttpPlatform } from '@orders/platform';
 import { CommandServiceModule } from './app.module';
 import {
   loadCommandServiceConfig,
   type CommandServiceConfig,
 } from './config/command-service.config';
+import { commandApi } from './orders/http/command-api.openapi';
 
 /** Builds and starts the command service; tests call this with their own configuration. */
 export async function startCommandService(config: CommandServiceConfig) {
   const app = await NestFactory.create<NestExpressApplication>(
     CommandServiceModule.forConfig(config),
-    { bodyParser: false, logger: ['error', 'warn', 'log'] },
+    { bodyParser: false, bufferLogs: true },
   );
+  useHttpPlatform(app, commandApi);
   app.use(jsonBody());
   app.disable('x-powered-by');
   app.enableShutdownHooks();

@@ -1,19 +1,17 @@
-import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ProblemDetailsFilter } from '@orders/platform';
+import { ProblemDetailsFilter, useHttpPlatform } from '@orders/platform';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
-import {
-  loadQueryServiceConfig,
-  type LogLevelName,
-  type QueryServiceConfig,
-} from './config/query-service.config';
+import { loadQueryServiceConfig, type QueryServiceConfig } from './config/query-service.config';
+import { queryApi } from './http/query-api.openapi';
 import { translateQueryError } from './http/query-problem.translator';
 
 export interface QueryServiceOptions {
   /** Wins over the environment; e.g. `{ port: 0, mongodbUrl, rabbitmqUrl }` in tests. */
   config?: Partial<QueryServiceConfig>;
+  /** Replaces the JSON service logger, which then stays silent; `false` for no logs at all. */
   logger?: LoggerService | LogLevel[] | false;
   /** Listen for SIGTERM/SIGINT and shut down cleanly (default true). */
   shutdownHooks?: boolean;
@@ -32,12 +30,11 @@ export async function bootstrapQueryService(
 ): Promise<RunningQueryService> {
   const config = loadQueryServiceConfig(options.config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger:
-      options.logger ??
-      new ConsoleLogger({ json: true, logLevels: nestLogLevels(config.logLevel) }),
+    ...(options.logger === undefined ? { bufferLogs: true } : { logger: options.logger }),
     // Every route is a GET: request bodies are never read.
     bodyParser: false,
   });
+  useHttpPlatform(app, queryApi, { jsonLogs: options.logger === undefined });
   app.disable('x-powered-by');
   // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
   app.set('etag', false);
@@ -52,18 +49,4 @@ export async function bootstrapQueryService(
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, config, url: `http://127.0.0.1:${port}` };
-}
-
-/** LOG_LEVEL names the least severe level still logged, as the command service reads it. */
-function nestLogLevels(level: LogLevelName): LogLevel[] {
-  const bySeverity: [LogLevelName, LogLevel][] = [
-    ['fatal', 'fatal'],
-    ['error', 'error'],
-    ['warn', 'warn'],
-    ['info', 'log'],
-    ['debug', 'debug'],
-    ['trace', 'verbose'],
-  ];
-  const last = bySeverity.findIndex(([name]) => name === level);
-  return bySeverity.slice(0, last + 1).map(([, nest]) => nest);
 }

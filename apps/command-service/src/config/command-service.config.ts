@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { parseEnvironment, portVariable, positiveIntVariable, urlVariable } from '@orders/platform';
+import {
+  authVariables,
+  authVariablesCheck,
+  parseEnvironment,
+  portVariable,
+  positiveIntVariable,
+  rateLimitVariable,
+  urlVariable,
+} from '@orders/platform';
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -10,6 +18,8 @@ const schema = z.object({
   ),
   RABBITMQ_URL: urlVariable(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
   DATABASE_POOL_SIZE: positiveIntVariable(20, 200),
+  /** Unacked deliveries per consumer (commands, payments): how many run at once. */
+  RABBITMQ_PREFETCH: positiveIntVariable(32, 1000),
   RELAY_ENABLED: z
     .enum(['true', 'false'])
     .default('true')
@@ -24,6 +34,8 @@ const schema = z.object({
     .max(24 * 365)
     .default(48),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  ...authVariables,
+  RATE_LIMIT_PER_MINUTE: rateLimitVariable,
 });
 
 export type CommandServiceConfig = z.infer<typeof schema>;
@@ -33,5 +45,5 @@ export const COMMAND_SERVICE_CONFIG = Symbol('CommandServiceConfig');
 export function loadCommandServiceConfig(
   env: Record<string, string | undefined>,
 ): CommandServiceConfig {
-  return parseEnvironment(schema, env);
+  return parseEnvironment(schema.check(authVariablesCheck), env);
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
-import { parseRequest } from '@orders/platform';
+import { ORDER_SCOPES, parseRequest, RequireScope } from '@orders/platform';
 import { z } from 'zod';
 import { OrderEventStore } from './order-event-store';
 
@@ -14,6 +14,7 @@ const feedQuery = z.strictObject({
 
 /** The catch-up feed: every event in position order, for rebuilding read models. */
 @Controller('events')
+@RequireScope(ORDER_SCOPES.read)
 export class EventsFeedController {
   constructor(private readonly store: OrderEventStore) {}
 

@@ -1,4 +1,5 @@
 import { HttpProblem } from '@orders/platform';
+import { databaseUnavailableProblem } from '../database/database-unavailable';
 import { StreamVersionConflict } from '../event-store/order-event-store';
 import { IdempotencyKeyReused, ReplayedRefusal } from './commands/idempotency.errors';
 import { VersionMismatch } from './commands/version-mismatch.error';
@@ -54,4 +55,9 @@ export function orderProblem(error: unknown): HttpProblem | undefined {
     );
   }
   return undefined;
+}
+
+/** Every error a command can end in that is not a bug: rule refusals and outages alike. */
+export function commandProblem(error: unknown): HttpProblem | undefined {
+  return orderProblem(error) ?? databaseUnavailableProblem(error);
 }

@@ -14,6 +14,7 @@ import {
 } from '../config/command-service.config';
 import { OrderEventStore, type StoredEvent } from '../event-store/order-event-store';
 import { COMMIT_CHANNEL, CommitSignal } from './commit-signal';
+import { OutboxMetrics } from './outbox.metrics';
 import { RelayCheckpoint } from './relay-checkpoint';
 
 /** Advisory lock key: whoever holds it is the one active relay among all replicas. */
@@ -39,6 +40,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly store: OrderEventStore,
     private readonly checkpoint: RelayCheckpoint,
     private readonly signal: CommitSignal,
+    private readonly metrics: OutboxMetrics,
   ) {}
 
   get isLeader(): boolean {
@@ -138,17 +140,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await channel.waitForConfirms();
       // The broker returns an unroutable mandatory message before confirming it.
       const firstReturned = batch.findIndex((e) => returned.has(e.envelope.eventId));
-      const confirmed = firstReturned === -1 ? batch : batch.slice(0, firstReturned);
+      const unroutable = batch[firstReturned]?.envelope;
+      const confirmed = unroutable ? batch.slice(0, firstReturned) : batch;
       const last = confirmed.at(-1);
       if (last) {
         position = BigInt(last.envelope.position);
         await this.checkpoint.save(position);
+        this.metrics.published.inc(confirmed.length);
       }
-      if (firstReturned !== -1) {
-        const event = batch[firstReturned]!.envelope;
+      if (unroutable) {
+        this.metrics.unroutable.inc();
         this.logger.error(
-          `event ${event.eventId} (${event.type}) is unroutable: no queue is bound for ` +
-            `${routingKeyOf(event.type)}; it stays unpublished, retrying in ${unroutableBackoff} ms`,
+          `event ${unroutable.eventId} (${unroutable.type}) is unroutable: no queue is bound for ` +
+            `${routingKeyOf(unroutable.type)}; it stays unpublished, retrying in ${unroutableBackoff} ms`,
         );
         await this.signal.wait(unroutableBackoff);
         unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);

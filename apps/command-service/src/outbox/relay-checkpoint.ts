@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-const CHECKPOINT_NAME = 'orders.events';
+export const CHECKPOINT_NAME = 'orders.events';
 
 /** The relay's progress: the position of the last event the broker confirmed. */
 @Injectable()

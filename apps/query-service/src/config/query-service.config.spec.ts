@@ -10,6 +10,12 @@ describe('loadQueryServiceConfig', () => {
       queryQueueName: 'orders.query-service',
       prefetch: 256,
       logLevel: 'info',
+      auth: { mode: 'off' },
+      rateLimitPerMinute: 6000,
+      commandServiceUrl: 'http://127.0.0.1:3000',
+      rebuildPageSize: 500,
+      readyMaxLagSeconds: 60,
+      readyMaxLagEvents: 50_000,
     });
   });
 
@@ -36,6 +42,8 @@ describe('loadQueryServiceConfig', () => {
           RABBITMQ_URL: 'http://localhost',
           QUERY_QUEUE_NAME: 'amq.mine',
           PREFETCH: 'lots',
+          COMMAND_SERVICE_URL: 'ftp://x',
+          REBUILD_PAGE_SIZE: '0',
         },
       );
     } catch (caught) {
@@ -51,6 +59,8 @@ describe('loadQueryServiceConfig', () => {
       'RABBITMQ_URL',
       'QUERY_QUEUE_NAME',
       'PREFETCH',
+      'COMMAND_SERVICE_URL',
+      'REBUILD_PAGE_SIZE',
     ]);
   });
 

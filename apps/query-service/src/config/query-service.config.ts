@@ -1,3 +1,10 @@
+import {
+  authSettingsOf,
+  authVariables,
+  authVariablesCheck,
+  rateLimitVariable,
+  type AuthSettings,
+} from '@orders/platform';
 import { z } from 'zod';
 
 /** Validated configuration of the query service; built once at start. */
@@ -10,6 +17,18 @@ export interface QueryServiceConfig {
   queryQueueName: string;
   prefetch: number;
   logLevel: LogLevelName;
+  /** Bearer tokens (AUTH_*); off only outside production. */
+  auth: AuthSettings;
+  /** Requests per client per minute; 0 is no limit. */
+  rateLimitPerMinute: number;
+  /** The command service, whose `GET /events` feed a rebuild reads. */
+  commandServiceUrl: string;
+  /** Events per feed page while rebuilding (1..1000). */
+  rebuildPageSize: number;
+  /** `/health/ready` fails while the projection is further behind than this (seconds)... */
+  readyMaxLagSeconds: number;
+  /** ...or while more events than this wait in its queue. */
+  readyMaxLagEvents: number;
 }
 
 export const logLevelNames = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -53,7 +72,17 @@ const environmentSchema = z.object({
     .default('orders.query-service'),
   PREFETCH: integerText(1, 65535).default(256),
   LOG_LEVEL: z.enum(logLevelNames).default('info'),
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  ...authVariables,
+  RATE_LIMIT_PER_MINUTE: rateLimitVariable,
+  COMMAND_SERVICE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default('http://127.0.0.1:3000'),
+  REBUILD_PAGE_SIZE: integerText(1, 1000).default(500),
+  READY_MAX_LAG_SECONDS: integerText(1, 86_400).default(60),
+  READY_MAX_LAG_EVENTS: integerText(1, 100_000_000).default(50_000),
 });
+const checkedEnvironmentSchema = environmentSchema.check(authVariablesCheck);
 
 type EnvironmentName = keyof z.input<typeof environmentSchema>;
 
@@ -65,6 +94,12 @@ const variableOf: Record<keyof QueryServiceConfig, EnvironmentName> = {
   queryQueueName: 'QUERY_QUEUE_NAME',
   prefetch: 'PREFETCH',
   logLevel: 'LOG_LEVEL',
+  auth: 'AUTH_JWT_SECRET',
+  rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
+  commandServiceUrl: 'COMMAND_SERVICE_URL',
+  rebuildPageSize: 'REBUILD_PAGE_SIZE',
+  readyMaxLagSeconds: 'READY_MAX_LAG_SECONDS',
+  readyMaxLagEvents: 'READY_MAX_LAG_EVENTS',
 };
 
 /**
@@ -88,7 +123,7 @@ export function loadQueryServiceConfig(
     const value = environment[name];
     if (!replaced.has(name) && value !== undefined && value !== '') source[name] = value;
   }
-  const parsed = environmentSchema.safeParse(source);
+  const parsed = checkedEnvironmentSchema.safeParse(source);
   if (!parsed.success) {
     throw new InvalidConfigurationError(
       parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
@@ -102,6 +137,12 @@ export function loadQueryServiceConfig(
     queryQueueName: env.QUERY_QUEUE_NAME,
     prefetch: env.PREFETCH,
     logLevel: env.LOG_LEVEL,
+    auth: authSettingsOf(env),
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    commandServiceUrl: env.COMMAND_SERVICE_URL.replace(/\/+$/, ''),
+    rebuildPageSize: env.REBUILD_PAGE_SIZE,
+    readyMaxLagSeconds: env.READY_MAX_LAG_SECONDS,
+    readyMaxLagEvents: env.READY_MAX_LAG_EVENTS,
     ...given,
     mongodbUrl,
     mongodbDatabase: given.mongodbDatabase ?? databaseNameOf(mongodbUrl),

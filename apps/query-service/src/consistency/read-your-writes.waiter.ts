@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { orderViewIdOf } from '../projections/order-view.projection';
-import { ReadStore } from '../read-store/read-store.service';
+import { ReadModelGenerations } from '../read-store/read-model-generations';
 import { OrderVersionNotifier } from './order-version.notifier';
 
 /** Another replica may be the active consumer, so the store is polled as well as listened to. */
@@ -10,7 +10,7 @@ const POLL_INTERVAL_MS = 20;
 @Injectable()
 export class ReadYourWritesWaiter {
   constructor(
-    private readonly readStore: ReadStore,
+    private readonly generations: ReadModelGenerations,
     private readonly notifier: OrderVersionNotifier,
   ) {}
 
@@ -50,7 +50,8 @@ export class ReadYourWritesWaiter {
   }
 
   private async orderViewReached(id: string, version: number): Promise<boolean> {
-    const found = await this.readStore.orderViews.findOne(
+    const { orderViews } = await this.generations.forReading();
+    const found = await orderViews.findOne(
       { _id: id, version: { $gte: version } },
       { projection: { _id: 1 } },
     );

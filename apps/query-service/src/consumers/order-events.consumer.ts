@@ -18,13 +18,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
 import { OrderVersionNotifier } from '../consistency/order-version.notifier';
 import { OrderViewProjectionError, orderViewIdOf } from '../projections/order-view.projection';
+import { ReadModelGenerations } from '../read-store/read-model-generations';
+import type { ReadModelCollections } from '../read-store/read-model.collections';
+import { ReadModelWriter, type ApplyOutcome } from '../read-store/read-model.writer';
+import { isSwitchMarker, parseSwitchMarker } from '../rebuild/read-model-switch.message';
+import { ReadModelSwitcher } from '../rebuild/read-model.switcher';
 import {
   assertOrderEventsTopology,
   orderEventsTopologyOf,
   type OrderEventsTopology,
 } from './order-events.topology';
-import { OrderViewWriter, type ApplyOutcome } from './order-view.writer';
 import { PerOrderSerializer } from './per-order.serializer';
+import { ProjectionLagMonitor } from './projection-lag.monitor';
+import { ProjectionMetrics } from './projection.metrics';
 
 /** One connection + channel + consumer; replaced as a whole when any part of it fails. */
 interface ConsumerSession {
@@ -55,11 +61,24 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
   private readonly stop = new AbortController();
   private session: ConsumerSession | null = null;
   private running: Promise<void> = Promise.resolve();
+  /**
+   * The generation live events are written to. Read from the store (never from a cache)
+   * whenever this replica starts applying after being idle: a replica that was standing by
+   * under single-active-consumer may have missed a switch made by the previous active one.
+   */
+  private writeTarget: Promise<ReadModelCollections> | null = null;
+  /** Deliveries held back while a switch marker is handled; null when intake flows. */
+  private held: { session: ConsumerSession; message: ConsumeMessage }[] | null = null;
+  private switching: Promise<void> | null = null;
 
   constructor(
     @Inject(QUERY_SERVICE_CONFIG) private readonly config: QueryServiceConfig,
-    private readonly writer: OrderViewWriter,
+    private readonly writer: ReadModelWriter,
+    private readonly generations: ReadModelGenerations,
     private readonly notifier: OrderVersionNotifier,
+    private readonly switcher: ReadModelSwitcher,
+    private readonly metrics: ProjectionMetrics,
+    private readonly lag: ProjectionLagMonitor,
   ) {
     this.topology = orderEventsTopologyOf(config.queryQueueName);
   }
@@ -160,6 +179,7 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
         { noAck: false },
       );
       opened.consumerTag = consumerTag;
+      this.writeTarget = null;
       return opened;
     } catch (error) {
       await connection.close().catch(() => undefined);
@@ -173,6 +193,7 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
         this.logger.warn(`cancelling the consumer failed: ${messageOf(error)}`);
       });
     }
+    await this.switching;
     await this.serializer.drain();
     for (const [message, timer] of session.delayedRequeues) {
       clearTimeout(timer);
@@ -190,14 +211,62 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
       session.connection.close().catch(() => undefined);
       return;
     }
+    if (this.held !== null) {
+      this.held.push({ session, message });
+      return;
+    }
+    if (isSwitchMarker(message)) {
+      this.switching = this.switchReadModels(session, message);
+      return;
+    }
     const envelope = this.parseDelivery(message);
     if (envelope === null) {
+      this.metrics.countEvent('dead_lettered', 'invalid');
       this.settle(session, message, 'dead-letter');
       return;
     }
+    if (this.serializer.pendingOrders === 0) this.writeTarget = null;
     this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
       this.applyDelivery(session, message, envelope),
     );
+  }
+
+  /**
+   * A rebuild's switch marker: hold back every later delivery, let the earlier ones finish on
+   * the current generation, have the switcher catch the new generation up and activate it,
+   * then let the held deliveries through (to whichever generation is active now). Being the
+   * active consumer is what makes this replica the one that switches.
+   */
+  private async switchReadModels(session: ConsumerSession, message: ConsumeMessage): Promise<void> {
+    this.held = [];
+    let settlement: Settlement | 'retry' = 'retry';
+    try {
+      const marker = parseSwitchMarker(message);
+      if (marker === null) {
+        this.logRefused(message, 'not a valid read-model switch marker');
+        settlement = 'dead-letter';
+        return;
+      }
+      await this.serializer.drain();
+      if (!session.open) return;
+      const result = await this.switcher.completeSwitch(marker, this.stop.signal);
+      this.logger.log(`switch marker for generation ${marker.generation}: ${result}`);
+      settlement = 'ack';
+    } catch (error) {
+      if (!this.stop.signal.aborted) {
+        this.logger.warn(`handling a switch marker failed: ${messageOf(error)}; it will come back`);
+      }
+    } finally {
+      this.writeTarget = null;
+      const held = this.held;
+      this.held = null;
+      this.switching = null;
+      if (settlement === 'retry') this.requeueAfterDelay(session, message, 'switch marker');
+      else this.settle(session, message, settlement);
+      if (!this.stop.signal.aborted) {
+        for (const delivery of held) this.onDelivery(delivery.session, delivery.message);
+      }
+    }
   }
 
   /** Messages are untrusted: anything but a valid envelope goes to the dead-letter queue. */
@@ -225,9 +294,10 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
     for (let failures = 1; session.open; failures += 1) {
       let outcome: ApplyOutcome;
       try {
-        outcome = await this.writer.applyOrderEvent(envelope);
+        outcome = await this.writer.applyOrderEvent(await this.currentWriteTarget(), envelope);
       } catch (error) {
         if (error instanceof OrderViewProjectionError) {
+          this.metrics.countEvent('dead_lettered', envelope.type);
           this.logRefused(message, error.message);
           this.settle(session, message, 'dead-letter');
           return;
@@ -250,12 +320,16 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
       switch (outcome.kind) {
         case 'applied':
           this.settle(session, message, 'ack');
+          this.metrics.countEvent('applied', envelope.type);
+          this.lag.recordApplied(envelope);
           this.notifier.notifyOrderVersion(outcome.orderId, outcome.version);
           return;
         case 'duplicate':
           this.settle(session, message, 'ack');
+          this.metrics.countEvent('duplicate', envelope.type);
           return;
         case 'gap':
+          this.metrics.countEvent('gap', envelope.type);
           this.requeueAfterDelay(
             session,
             message,
@@ -268,6 +342,18 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
         }
       }
     }
+  }
+
+  private currentWriteTarget(): Promise<ReadModelCollections> {
+    if (this.writeTarget === null) {
+      const reading = this.generations.forWriting();
+      // A failed read is retried by the next delivery, not cached.
+      reading.catch(() => {
+        if (this.writeTarget === reading) this.writeTarget = null;
+      });
+      this.writeTarget = reading;
+    }
+    return this.writeTarget;
   }
 
   /**

@@ -2,7 +2,9 @@ export type QueryErrorCode =
   | 'ORDER_NOT_FOUND'
   | 'INVALID_CONSISTENCY_TOKEN'
   | 'INVALID_CONSISTENCY_TIMEOUT'
-  | 'CONSISTENCY_TIMEOUT';
+  | 'CONSISTENCY_TIMEOUT'
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'REPLAY_UNAVAILABLE';
 
 /** Every refusal the query side can answer, each with a stable machine-readable code. */
 export abstract class QueryError extends Error {
@@ -12,8 +14,11 @@ export abstract class QueryError extends Error {
 export class OrderNotFoundError extends QueryError {
   readonly code = 'ORDER_NOT_FOUND';
 
-  constructor(readonly orderId: string) {
-    super(`order ${orderId} is not known`);
+  constructor(
+    readonly orderId: string,
+    when?: string,
+  ) {
+    super(when ? `order ${orderId} did not exist ${when}` : `order ${orderId} is not known`);
   }
 }
 
@@ -39,4 +44,17 @@ export class ConsistencyTimeoutError extends QueryError {
   constructor(timeoutMs: number) {
     super(`the read side did not reach the requested write within ${timeoutMs} ms; retry later`);
   }
+}
+
+export class DeadLetterNotFoundError extends QueryError {
+  readonly code = 'DEAD_LETTER_NOT_FOUND';
+
+  constructor(readonly id: string) {
+    super(`no dead letter ${id} is stored`);
+  }
+}
+
+/** RabbitMQ did not confirm a replay; the dead letter stays stored. */
+export class ReplayUnavailableError extends QueryError {
+  readonly code = 'REPLAY_UNAVAILABLE';
 }

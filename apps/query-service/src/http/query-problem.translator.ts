@@ -15,6 +15,12 @@ const problems: Record<
     status: 400,
     title: 'Invalid consistency timeout',
   },
+  DEAD_LETTER_NOT_FOUND: { status: 404, title: 'Dead letter not found' },
+  REPLAY_UNAVAILABLE: {
+    status: 503,
+    title: 'The replay could not be published',
+    headers: { 'Retry-After': '5' },
+  },
   // Retry-After lets a client back off instead of hammering a lagging read side.
   CONSISTENCY_TIMEOUT: {
     status: 503,

@@ -1,4 +1,4 @@
-import type { EventEnvelope, OrderEvent } from '@orders/contracts';
+import type { EventEnvelope, OrderEvent, OrderEventOf } from '@orders/contracts';
 import type { OrderViewDocument } from './order-view.document';
 import { evolveOrderView, OrderViewProjectionError } from './order-view.projection';
 
@@ -84,6 +84,9 @@ describe('evolveOrderView', () => {
       version: 1,
       lastEventId: placed.eventId,
       lastPosition: '101',
+      positionKey: '00000000000000000101',
+      dailyCounters: [{ day: '2026-11-21', key: '2026-11-21/placed', value: 1 }],
+      productCounters: [],
     });
   });
 
@@ -226,5 +229,80 @@ describe('evolveOrderView', () => {
         orderId: '11111111-2222-4333-8444-555555555555',
       }),
     ).toThrow(OrderViewProjectionError);
+  });
+});
+
+describe('evolveOrderView: what an order adds to the stats', () => {
+  const paid = envelopeOf(4, {
+    type: 'OrderPaid',
+    data: { paymentId: 'pay-1', amount: 3499, currency: 'EUR' },
+  });
+  const cancelledFrom = (version: number, previousStatus: 'draft' | 'confirmed' | 'paid') =>
+    envelopeOf(
+      version,
+      {
+        type: 'OrderCancelled',
+        data: {
+          reason: 'r',
+          previousStatus,
+          currency: 'EUR',
+          items: [widget, gadget],
+          total: 3499,
+        },
+      },
+      '2026-11-29T23:59:59.999Z',
+    );
+
+  it('counts a placed order on its UTC placing day, and nothing sold while draft', () => {
+    const lateInBerlin = envelopeOf(
+      1,
+      { type: 'OrderPlaced', data: placed.data as OrderEventOf<'OrderPlaced'>['data'] },
+      '2026-11-30T00:30:00+01:00',
+    );
+    const doc = fold([lateInBerlin, gadgetAdded]);
+    expect(doc.dailyCounters).toEqual([{ day: '2026-11-29', key: '2026-11-29/placed', value: 1 }]);
+    expect(doc.productCounters).toEqual([]);
+  });
+
+  it('adds the confirmation, its revenue and the confirmed lines', () => {
+    const doc = fold([placed, gadgetAdded, confirmed]);
+    expect(doc.dailyCounters).toEqual([
+      { day: '2026-11-21', key: '2026-11-21/placed', value: 1 },
+      { day: '2026-11-23', key: '2026-11-23/confirmed', value: 1 },
+      { day: '2026-11-23', key: '2026-11-23/revenue', value: 3499 },
+    ]);
+    expect(doc.productCounters).toEqual([
+      { key: 'EUR/WIDGET-1/unitsSold', value: 2 },
+      { key: 'EUR/WIDGET-1/revenue', value: 2500 },
+      { key: 'EUR/WIDGET-1/orders', value: 1 },
+      { key: 'EUR/GADGET:7/unitsSold', value: 1 },
+      { key: 'EUR/GADGET:7/revenue', value: 999 },
+      { key: 'EUR/GADGET:7/orders', value: 1 },
+    ]);
+    expect(fold([placed, gadgetAdded, confirmed, paid]).productCounters).toEqual(
+      doc.productCounters,
+    );
+  });
+
+  it('takes the revenue off on the cancelling day when a confirmed or paid order is cancelled', () => {
+    for (const events of [
+      [placed, gadgetAdded, confirmed, cancelledFrom(4, 'confirmed')],
+      [placed, gadgetAdded, confirmed, paid, cancelledFrom(5, 'paid')],
+    ]) {
+      const doc = fold(events);
+      expect(doc.dailyCounters.slice(3)).toEqual([
+        { day: '2026-11-29', key: '2026-11-29/cancelled', value: 1 },
+        { day: '2026-11-29', key: '2026-11-29/revenue', value: -3499 },
+      ]);
+      expect(doc.productCounters).toEqual([]);
+    }
+  });
+
+  it('counts a cancelled draft as cancelled only', () => {
+    const doc = fold([placed, gadgetAdded, cancelledFrom(3, 'draft')]);
+    expect(doc.dailyCounters).toEqual([
+      { day: '2026-11-21', key: '2026-11-21/placed', value: 1 },
+      { day: '2026-11-29', key: '2026-11-29/cancelled', value: 1 },
+    ]);
   });
 });

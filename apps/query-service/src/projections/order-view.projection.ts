@@ -1,5 +1,6 @@
 import type { EventEnvelope, OrderLine } from '@orders/contracts';
 import type { OrderViewDocument } from './order-view.document';
+import { dailyCounter, productCountersOf } from './order-stats.counters';
 
 /** The event cannot follow the document: a bug or a corrupt stream, never a retryable state. */
 export class OrderViewProjectionError extends Error {
@@ -9,6 +10,11 @@ export class OrderViewProjectionError extends Error {
     super(message);
     this.name = 'OrderViewProjectionError';
   }
+}
+
+/** Positions are decimal strings of up to 20 digits; padded, they compare as text. */
+export function positionKeyOf(position: string): string {
+  return position.padStart(20, '0');
 }
 
 /** UUIDs are case-insensitive; the read model keys them in their canonical lower case. */
@@ -45,6 +51,9 @@ export function evolveOrderView(
       version: 1,
       lastEventId: envelope.eventId,
       lastPosition: envelope.position,
+      positionKey: positionKeyOf(envelope.position),
+      dailyCounters: [dailyCounter(occurredAt, 'placed', 1)],
+      productCounters: [],
     };
   }
 
@@ -59,6 +68,7 @@ export function evolveOrderView(
     updatedAt: occurredAt,
     lastEventId: envelope.eventId,
     lastPosition: envelope.position,
+    positionKey: positionKeyOf(envelope.position),
   };
 
   switch (envelope.type) {
@@ -91,6 +101,12 @@ export function evolveOrderView(
         itemCount,
         total,
         confirmedAt: occurredAt,
+        dailyCounters: [
+          ...doc.dailyCounters,
+          dailyCounter(occurredAt, 'confirmed', 1),
+          dailyCounter(occurredAt, 'revenue', total),
+        ],
+        productCounters: productCountersOf(doc.currency, items),
       };
     }
     case 'OrderPaid': {
@@ -111,6 +127,11 @@ export function evolveOrderView(
     }
     case 'OrderCancelled': {
       const { reason, previousStatus, items, total } = envelope.data;
+      // Cancelling an order whose revenue was counted takes it off on the cancelling day.
+      const revenueTakenOff =
+        previousStatus === 'confirmed' || previousStatus === 'paid'
+          ? [dailyCounter(occurredAt, 'revenue', -total)]
+          : [];
       // The event states the lines the order held when cancelled; they are authoritative.
       return {
         ...next,
@@ -119,6 +140,12 @@ export function evolveOrderView(
         itemCount: items.reduce((sum, item) => sum + item.quantity, 0),
         total,
         cancellation: { reason, cancelledAt: occurredAt, previousStatus },
+        dailyCounters: [
+          ...doc.dailyCounters,
+          dailyCounter(occurredAt, 'cancelled', 1),
+          ...revenueTakenOff,
+        ],
+        productCounters: [],
       };
     }
     default: {

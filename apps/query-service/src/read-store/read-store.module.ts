@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { mongoClientProvider } from './mongo-client.provider';
+import { ReadModelGenerations } from './read-model-generations';
+import { ReadModelWriter } from './read-model.writer';
 import { ReadStore } from './read-store.service';
 
 @Module({
-  providers: [mongoClientProvider, ReadStore],
-  exports: [ReadStore],
+  providers: [mongoClientProvider, ReadStore, ReadModelGenerations, ReadModelWriter],
+  exports: [ReadStore, ReadModelGenerations, ReadModelWriter],
 })
 export class ReadStoreModule {}

@@ -5,32 +5,53 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Collection, Db, MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
-import type { OrderViewDocument } from '../projections/order-view.document';
 import { MONGO_CLIENT } from './mongo-client.provider';
-import { orderViewIndexes, orderViewsOf } from './order-views.collection';
+import {
+  ensureReadModelIndexes,
+  readModelCollectionsOf,
+  type ReadModelCollections,
+} from './read-model.collections';
 
-/** The MongoDB database of this service's read models and their collections. */
+/** The MongoDB database of this service's read models. */
 @Injectable()
 export class ReadStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ReadStore.name);
   readonly db: Db;
-  readonly orderViews: Collection<OrderViewDocument>;
+  private readonly generations = new Map<number, ReadModelCollections>();
+  private readonly indexed = new Set<number>();
 
   constructor(
     @Inject(MONGO_CLIENT) private readonly client: MongoClient,
     @Inject(QUERY_SERVICE_CONFIG) config: QueryServiceConfig,
   ) {
     this.db = client.db(config.mongodbDatabase);
-    this.orderViews = orderViewsOf(this.db);
   }
 
-  async onModuleInit(): Promise<void> {
-    // Idempotent for identical specs, so every replica runs it at start. One index per call:
-    // FerretDB 1.24 drops the connection (server panic) when one call re-creates several.
-    for (const index of orderViewIndexes) await this.orderViews.createIndexes([index]);
+  onModuleInit(): void {
     this.logger.log(`read store ready: database ${this.db.databaseName}`);
+  }
+
+  collectionsOf(generation: number): ReadModelCollections {
+    let collections = this.generations.get(generation);
+    if (!collections) {
+      collections = readModelCollectionsOf(this.db, generation);
+      this.generations.set(generation, collections);
+    }
+    return collections;
+  }
+
+  /** Creates the generation's indexes once per process (idempotent across replicas). */
+  async ensureIndexes(collections: ReadModelCollections): Promise<void> {
+    if (this.indexed.has(collections.generation)) return;
+    await ensureReadModelIndexes(collections);
+    this.indexed.add(collections.generation);
+  }
+
+  /** Forgets that a dropped generation was indexed, so it is indexed again if re-created. */
+  forgetGeneration(generation: number): void {
+    this.indexed.delete(generation);
   }
 
   async ping(): Promise<void> {

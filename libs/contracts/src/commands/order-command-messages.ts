@@ -70,7 +70,6 @@ export const orderCommandReply = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), problem: problemDetailsSchema }),
 ]);
 export type OrderCommandReply =
-  | { ok: true; result: CommandResult }
-  | { ok: false; problem: ProblemDetails };
+  { ok: true; result: CommandResult } | { ok: false; problem: ProblemDetails };
 
 export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';

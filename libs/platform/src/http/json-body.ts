@@ -20,7 +20,10 @@ export function jsonBody(): RequestHandler {
     const hasBody =
       request.headers['transfer-encoding'] !== undefined ||
       Number(request.headers['content-length'] ?? 0) > 0;
-    if (!hasBody) return next();
+    if (!hasBody) {
+      next();
+      return;
+    }
     const type = request.headers['content-type'] ?? '';
     if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type)) {
       writeProblem(
@@ -31,21 +34,19 @@ export function jsonBody(): RequestHandler {
       return;
     }
     parseJson(request, response, (error?: unknown) => {
-      if (!error) return next();
-      writeProblem(response, bodyProblem(error), request.originalUrl);
+      if (error) writeProblem(response, bodyProblem(error), request.originalUrl);
+      else next();
     });
   };
 }
 
 function bodyProblem(error: unknown): HttpProblem {
   const type = (error as { type?: string }).type;
-  switch (type) {
-    case 'entity.too.large':
-      return new HttpProblem(413, 'BODY_TOO_LARGE', 'The body is over 64 KiB');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'The body must be UTF-8 JSON');
-    default:
-      return new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON');
+  if (type === 'entity.too.large') {
+    return new HttpProblem(413, 'BODY_TOO_LARGE', 'The body is over 64 KiB');
   }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'The body must be UTF-8 JSON');
+  }
+  return new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON');
 }

@@ -74,18 +74,23 @@ export class OrderCommandRunner {
     try {
       return await this.decideAndAppend(orderId, command, context);
     } catch (error) {
-      if (error instanceof ClaimedConcurrently && claim) {
-        return replay((await this.idempotency.find(claim.key))!, claim);
-      }
+      if (error instanceof ClaimedConcurrently && claim) return this.replayRecorded(claim);
       const problem = claim && orderProblem(error);
       if (claim && problem && problem.status < 500) {
         const body = problem.toProblem();
         if (!(await this.idempotency.record(claim, problem.status, body))) {
-          return replay((await this.idempotency.find(claim.key))!, claim);
+          return this.replayRecorded(claim);
         }
       }
       throw error;
     }
+  }
+
+  /** Answers with what a concurrent request under the same key recorded. */
+  private async replayRecorded(claim: IdempotencyClaim): Promise<CommandOutcome> {
+    const recorded = await this.idempotency.find(claim.key);
+    if (!recorded) throw new Error(`idempotency key ${claim.key} was claimed but not recorded`);
+    return replay(recorded, claim);
   }
 
   private async decideAndAppend(

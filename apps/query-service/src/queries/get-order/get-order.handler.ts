@@ -1,17 +1,29 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { OrderNotFoundError } from '../../errors/query.errors';
+import { orderViewAt } from '../../projections/order-history.projection';
 import { orderViewIdOf } from '../../projections/order-view.projection';
-import { ReadStore } from '../../read-store/read-store.service';
+import { ReadModelGenerations } from '../../read-store/read-model-generations';
 import { GetOrderQuery } from './get-order.query';
 import { toOrderViewResponse, type OrderViewResponse } from './order-view.response';
 
 @QueryHandler(GetOrderQuery)
 export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
-  constructor(private readonly readStore: ReadStore) {}
+  constructor(private readonly generations: ReadModelGenerations) {}
 
-  async execute(query: GetOrderQuery): Promise<OrderViewResponse> {
-    const doc = await this.readStore.orderViews.findOne({ _id: orderViewIdOf(query.orderId) });
-    if (doc === null) throw new OrderNotFoundError(query.orderId);
-    return toOrderViewResponse(doc);
+  async execute({ orderId, pointInTime }: GetOrderQuery): Promise<OrderViewResponse> {
+    const { orderViews, orderHistory } = await this.generations.forReading();
+    const id = orderViewIdOf(orderId);
+    const view = await orderViews.findOne({ _id: id });
+    if (view === null) throw new OrderNotFoundError(orderId);
+    if (pointInTime === null) return toOrderViewResponse(view);
+
+    // The view's version says which history entries are committed (it is written last).
+    const entries = await orderHistory
+      .find({ orderId: id, version: { $lte: view.version } })
+      .sort({ version: 1 })
+      .toArray();
+    const then = orderViewAt(entries, pointInTime);
+    if (then === null) throw new OrderNotFoundError(orderId, 'at that point in time');
+    return toOrderViewResponse(then);
   }
 }

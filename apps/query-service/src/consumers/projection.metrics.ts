@@ -1,0 +1,67 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Counter, Gauge, register, type Metric } from 'prom-client';
+import { ProjectionLagMonitor } from './projection-lag.monitor';
+
+export type ProjectionOutcome = 'applied' | 'duplicate' | 'gap' | 'dead_lettered';
+
+const EVENTS_METRIC = 'orders_projection_events_total';
+const LAG_SECONDS_METRIC = 'orders_projection_lag_seconds';
+const LAG_EVENTS_METRIC = 'orders_projection_lag_events';
+
+/** Projection throughput and lag (§8) on the default registry that `/metrics` serves. */
+@Injectable()
+export class ProjectionMetrics implements OnModuleDestroy {
+  private readonly events: Counter<'outcome' | 'type'>;
+  private readonly owned: [string, Metric][];
+
+  constructor(lag: ProjectionLagMonitor) {
+    // This app's metrics replace any an earlier app left in this process (tests start several).
+    for (const name of [EVENTS_METRIC, LAG_SECONDS_METRIC, LAG_EVENTS_METRIC]) {
+      register.removeSingleMetric(name);
+    }
+    this.events = new Counter({
+      name: EVENTS_METRIC,
+      help: 'Event deliveries the projection handled, by outcome and event type',
+      labelNames: ['outcome', 'type'],
+    });
+    const lagSeconds = new Gauge({
+      name: LAG_SECONDS_METRIC,
+      help: 'Seconds between now and the newest applied event while events wait; 0 when caught up',
+      async collect() {
+        try {
+          const { seconds } = await lag.measure();
+          if (seconds === null) this.reset();
+          else this.set(seconds);
+        } catch {
+          this.reset();
+        }
+      },
+    });
+    const lagEvents = new Gauge({
+      name: LAG_EVENTS_METRIC,
+      help: "Events waiting in the projection's queue",
+      async collect() {
+        try {
+          this.set((await lag.measure()).events);
+        } catch {
+          this.reset();
+        }
+      },
+    });
+    this.owned = [
+      [EVENTS_METRIC, this.events],
+      [LAG_SECONDS_METRIC, lagSeconds],
+      [LAG_EVENTS_METRIC, lagEvents],
+    ];
+  }
+
+  countEvent(outcome: ProjectionOutcome, type: string): void {
+    this.events.inc({ outcome, type });
+  }
+
+  onModuleDestroy(): void {
+    for (const [name, metric] of this.owned) {
+      if (register.getSingleMetric(name) === metric) register.removeSingleMetric(name);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { isOperationalPath } from '../http-hardening/operational-routes';
+import { requestContextOf } from './request-context';
+
+/**
+ * One line per answered request (info; error for 5xx), with its ids and duration. Probes and
+ * scrapes are left out: they would drown everything else.
+ */
+export function accessLog(logger: Logger): RequestHandler {
+  return (request, response, next) => {
+    if (isOperationalPath(request.path)) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    response.once('close', () => {
+      const status = response.statusCode;
+      const level = status >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          ...requestContextOf(request),
+          method: request.method,
+          url: request.originalUrl,
+          status,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        response.writableFinished ? 'request completed' : 'request aborted by the client',
+      );
+    });
+    next();
+  };
+}
