@@ -69,8 +69,8 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
 }
 
 async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> {
-  const query = await system.startQuery();
   const command = await system.startCommand();
+  const query = await system.startQuery(command.url);
   const commands = new HttpClient(command.url, concurrency);
   const queries = new HttpClient(query.url, concurrency);
   try {
@@ -134,7 +134,25 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     });
     const listRate = listDone / ((performance.now() - started) / 1000);
 
+    log('rebuild: every read model from the feed, while serving');
+    const sql = new Client({ connectionString: system.databaseUrl });
+    await sql.connect();
+    const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM order_events');
+    await sql.end();
+    started = performance.now();
+    await queries.request('POST', '/admin/rebuild');
+    let phase = 'building';
+    const giveUp = performance.now() + 600_000;
+    while ((phase === 'building' || phase === 'switching') && performance.now() < giveUp) {
+      await sleep(200);
+      const status = await queries.request('GET', '/admin/rebuild');
+      phase = (status.json.rebuild as { phase?: string } | null)?.phase ?? 'building';
+    }
+    const rebuildRate =
+      phase === 'completed' ? rows[0]!.n / ((performance.now() - started) / 1000) : Number.NaN;
+
     return {
+      rebuildPerSecond: rebuildRate,
       commandsPerSecond: fullRate,
       commandP50: full.latencies.percentile(50),
       commandP99: full.latencies.percentile(99),
@@ -281,6 +299,7 @@ const figures: [string, string, string, string | null][] = [
   ['lagP50', 'end-to-end lag p50, half load', 'ms', null],
   ['lagP99', 'end-to-end lag p99, half load', 'ms', null],
   ['relayDrainPerSecond', `relay drain of ${backlog} events`, '/s', 'rabbitPublish'],
+  ['rebuildPerSecond', 'projection during a full rebuild from the feed', '/s', 'mongoUpsert'],
   ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
   ['getOrderPerSecond', 'GET /orders/{id}', '/s', 'bareHttp'],
   ['getOrderP99', 'GET /orders/{id} p99', 'ms', null],

@@ -28,11 +28,13 @@ export class SystemUnderTest {
     return databaseUrl(this.database);
   }
 
-  async startQuery(): Promise<ServiceProcess> {
+  async startQuery(commandServiceUrl?: string): Promise<ServiceProcess> {
     const service = await startService('query', {
       MONGODB_URL: this.readStore.url,
       RABBITMQ_URL: this.amqpUrl,
       LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...(commandServiceUrl ? { COMMAND_SERVICE_URL: commandServiceUrl } : {}),
     });
     this.queries.push(service);
     return service;
@@ -43,6 +45,7 @@ export class SystemUnderTest {
       DATABASE_URL: this.databaseUrl,
       RABBITMQ_URL: this.amqpUrl,
       LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_MINUTE: '0',
       ...env,
     });
     this.commands.push(service);
