@@ -16,6 +16,14 @@ const UNAVAILABLE_NETWORK = new Set([
  * COMMIT) may have: a retry with the same Idempotency-Key is safe either way.
  */
 export function databaseUnavailableProblem(error: unknown): HttpProblem | undefined {
+  // TypeORM's names for a transaction whose connection the server closed under it.
+  const name = (error as { name?: unknown }).name;
+  if (
+    name === 'QueryRunnerProviderAlreadyReleasedError' ||
+    name === 'QueryRunnerAlreadyReleasedError'
+  ) {
+    return unavailableProblem();
+  }
   const candidate = (error as { driverError?: unknown }).driverError ?? error;
   const { code, message } = (candidate ?? {}) as { code?: unknown; message?: unknown };
   const unavailable =
@@ -23,7 +31,10 @@ export function databaseUnavailableProblem(error: unknown): HttpProblem | undefi
       (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NETWORK.has(code))) ||
     (typeof message === 'string' &&
       /Connection terminated|timeout exceeded when trying to connect/.test(message));
-  if (!unavailable) return undefined;
+  return unavailable ? unavailableProblem() : undefined;
+}
+
+function unavailableProblem(): HttpProblem {
   return new HttpProblem(
     503,
     'STORE_UNAVAILABLE',
