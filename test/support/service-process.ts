@@ -67,7 +67,14 @@ export async function startService(
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // A shutdown that hangs is reported, then ended, so one bug cannot hang a whole run.
+      const timer = setTimeout(() => {
+        console.warn(`${kind} service did not exit within 30 s of ${signal}; killing it`);
+        child.kill('SIGKILL');
+      }, 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
   };
   const deadline = Date.now() + 30_000;

@@ -29,6 +29,42 @@ export interface OrderRunResult {
 const DUPLICATE_KEY = 11000;
 
 /**
+ * The views a writer knows to be current because it is, for now, the only writer of the
+ * generation (a rebuild, or the consumer's final catch-up). Saves a read per order per page;
+ * bounded, least recently used out first.
+ */
+export class ExclusiveViewCache {
+  private readonly views = new Map<string, OrderViewDocument>();
+
+  constructor(private readonly capacity = 50_000) {}
+
+  get(orderId: string): OrderViewDocument | undefined {
+    const view = this.views.get(orderId);
+    if (view) {
+      this.views.delete(orderId);
+      this.views.set(orderId, view);
+    }
+    return view;
+  }
+
+  set(view: OrderViewDocument): void {
+    this.views.delete(view._id);
+    this.views.set(view._id, view);
+    if (this.views.size > this.capacity) {
+      const oldest = this.views.keys().next();
+      if (!oldest.done) this.views.delete(oldest.value);
+    }
+  }
+
+  forget(orderId: string): void {
+    this.views.delete(orderId);
+  }
+}
+
+/** Orders read or written side by side within one batch. */
+const BATCH_CONCURRENCY = 8;
+
+/**
  * Applies events to one generation of the read models, exactly once and in version order.
  *
  * Per order: (1) read the view; (2) fold the next events with the pure projection; (3) insert
@@ -60,23 +96,9 @@ export class ReadModelWriter {
     const first = envelopes[0];
     if (!first) throw new Error('applyOrderRun needs at least one event');
     const orderId = orderViewIdOf(first.orderId);
-    const sorted = [...envelopes].sort((a, b) => a.version - b.version);
     for (;;) {
       const current = await target.orderViews.findOne({ _id: orderId });
-      let next: OrderViewDocument | null = current;
-      const applied: EventEnvelope[] = [];
-      const waiting: EventEnvelope[] = [];
-      for (const envelope of sorted) {
-        if (orderViewIdOf(envelope.orderId) !== orderId) {
-          throw new Error(`run of order ${orderId} holds an event of ${envelope.orderId}`);
-        }
-        const version = next?.version ?? 0;
-        if (waiting.length > 0 || envelope.version > version + 1) waiting.push(envelope);
-        else if (envelope.version === version + 1) {
-          next = evolveOrderView(next, envelope);
-          applied.push(envelope);
-        }
-      }
+      const { next, applied, waiting } = foldRun(orderId, current, envelopes);
       if (next === null || next === current) {
         return { orderId, version: current?.version ?? 0, applied: [], waiting };
       }
@@ -88,10 +110,79 @@ export class ReadModelWriter {
     }
   }
 
+  /**
+   * Applies runs of many orders (one run per order) for a writer that is the generation's only
+   * writer: views come from `cache` when known, all history entries go in one `insertMany`
+   * before any view is written, new views in one `insertMany`, changed ones version-checked
+   * one by one. Anything unexpected (a view written by someone else) falls back to
+   * applyOrderRun for that order.
+   */
+  async applyRunsExclusively(
+    target: ReadModelCollections,
+    runs: EventEnvelope[][],
+    cache: ExclusiveViewCache,
+  ): Promise<OrderRunResult[]> {
+    const folded = await inBatches(runs, async (run) => {
+      const orderId = orderViewIdOf(run[0]?.orderId ?? '');
+      const current = cache.get(orderId) ?? (await target.orderViews.findOne({ _id: orderId }));
+      return { run, ...foldRun(orderId, current, run) };
+    });
+    const changed = folded.filter((order) => order.next !== order.current);
+    await this.insertHistory(
+      target,
+      changed.flatMap((order) => order.applied),
+    );
+
+    const fallback = new Set<(typeof folded)[number]>();
+    const created = changed.filter((order) => order.current === null);
+    if (created.length > 0) {
+      try {
+        await target.orderViews.insertMany(
+          created.map((order) => order.next as OrderViewDocument),
+          { ordered: false },
+        );
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const errors = [error.writeErrors].flat();
+        if (errors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
+        for (const writeError of errors) {
+          const order = created[writeError.index];
+          if (order) fallback.add(order);
+        }
+      }
+    }
+    await inBatches(
+      changed.filter((order) => order.current !== null),
+      async (order) => {
+        const { current, next } = order as { current: OrderViewDocument; next: OrderViewDocument };
+        const { matchedCount } = await target.orderViews.replaceOne(
+          { _id: current._id, version: current.version },
+          next,
+        );
+        if (matchedCount !== 1) fallback.add(order);
+      },
+    );
+
+    return inBatches(folded, async (order) => {
+      if (fallback.has(order)) {
+        cache.forget(order.orderId);
+        return this.applyOrderRun(target, order.run);
+      }
+      if (order.next !== null) cache.set(order.next);
+      return {
+        orderId: order.orderId,
+        version: order.next?.version ?? 0,
+        applied: order.applied,
+        waiting: order.waiting,
+      };
+    });
+  }
+
   private async insertHistory(
     target: ReadModelCollections,
     envelopes: EventEnvelope[],
   ): Promise<void> {
+    if (envelopes.length === 0) return;
     const entries = envelopes.map(orderHistoryEntryOf);
     try {
       await target.orderHistory.insertMany(entries, { ordered: false });
@@ -137,4 +228,55 @@ export class ReadModelWriter {
     );
     return matchedCount === 1;
   }
+}
+
+/** Folds the next events of one order onto its view: pure, no I/O. */
+function foldRun(
+  orderId: string,
+  current: OrderViewDocument | null,
+  envelopes: EventEnvelope[],
+): {
+  orderId: string;
+  current: OrderViewDocument | null;
+  next: OrderViewDocument | null;
+  applied: EventEnvelope[];
+  waiting: EventEnvelope[];
+} {
+  let next = current;
+  const applied: EventEnvelope[] = [];
+  const waiting: EventEnvelope[] = [];
+  for (const envelope of [...envelopes].sort((a, b) => a.version - b.version)) {
+    if (orderViewIdOf(envelope.orderId) !== orderId) {
+      throw new Error(`run of order ${orderId} holds an event of ${envelope.orderId}`);
+    }
+    const version = next?.version ?? 0;
+    if (waiting.length > 0 || envelope.version > version + 1) waiting.push(envelope);
+    else if (envelope.version === version + 1) {
+      next = evolveOrderView(next, envelope);
+      applied.push(envelope);
+    }
+  }
+  return { orderId, current, next, applied, waiting };
+}
+
+/** Runs `work` over the items a few at a time; waits for every started one before failing. */
+async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const workers = Array.from({ length: Math.min(BATCH_CONCURRENCY, items.length) }, async () => {
+    while (next < items.length && !failed) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  });
+  const settled = await Promise.allSettled(workers);
+  const failure = settled.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results;
 }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
 import { orderViewIdOf } from '../projections/order-view.projection';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
-import { ReadModelWriter } from '../read-store/read-model.writer';
-import { EventFeedClient } from './event-feed.client';
+import { ExclusiveViewCache, ReadModelWriter } from '../read-store/read-model.writer';
+import { EventFeedClient, type FeedPage } from './event-feed.client';
 
 export interface CatchUpOptions {
   pageSize: number;
@@ -38,14 +38,11 @@ export class CatchUpTimeoutError extends Error {
   override readonly name = 'CatchUpTimeoutError';
 }
 
-/** Orders applied side by side within a page; each order's events stay in one serial run. */
-const ORDER_CONCURRENCY = 8;
-
 /**
  * Reads the event feed from a checkpoint into one generation of the read models until the
- * feed has nothing more (a page shorter than asked for), or an earlier stop condition holds. Each page is applied per order, one
- * run of events and one view write per order, through the same writer as live events. The
- * caller guarantees it is the generation's only writer.
+ * feed has nothing more (a page shorter than asked for), or an earlier stop condition holds.
+ * The caller guarantees it is the generation's only writer, so a page is applied as a batch:
+ * views from a cache of what it wrote, all history entries first, then one write per order.
  */
 @Injectable()
 export class FeedCatchUp {
@@ -63,12 +60,21 @@ export class FeedCatchUp {
     let checkpoint = from;
     let applied = 0;
     let waiting = new Map<string, EventEnvelope[]>();
+    const cache = new ExclusiveViewCache();
+    let prefetched: Promise<FeedPage> | null = null;
     for (;;) {
       options.signal.throwIfAborted();
       if (options.deadline !== undefined && Date.now() > options.deadline) {
         throw new CatchUpTimeoutError(`not caught up by the deadline (at ${checkpoint})`);
       }
-      const page = await this.feed.readPage(cursor, options.pageSize);
+      const page = await (prefetched ?? this.feed.readPage(cursor, options.pageSize));
+      prefetched = null;
+      if (page.events.length === options.pageSize) {
+        // The feed reads the next page while this one is written.
+        const next = this.feed.readPage(page.lastPosition, options.pageSize);
+        next.catch(() => undefined);
+        prefetched = next;
+      }
       if (page.events.length > 0) {
         options.assertMayWrite?.();
         const runs = new Map(waiting);
@@ -76,9 +82,7 @@ export class FeedCatchUp {
           const id = orderViewIdOf(event.orderId);
           runs.set(id, [...(runs.get(id) ?? []), event]);
         }
-        const results = await inParallel([...runs.values()], ORDER_CONCURRENCY, (run) =>
-          this.writer.applyOrderRun(target, run),
-        );
+        const results = await this.writer.applyRunsExclusively(target, [...runs.values()], cache);
         const pageApplied = results.reduce((sum, result) => sum + result.applied.length, 0);
         waiting = new Map(
           results.filter((result) => result.waiting.length > 0).map((r) => [r.orderId, r.waiting]),
@@ -115,33 +119,4 @@ function oldestPosition(waiting: Map<string, EventEnvelope[]>): bigint {
 
 function positionBefore(position: bigint): string {
   return (position > 0n ? position - 1n : 0n).toString();
-}
-
-/**
- * Runs `work` over the items, `concurrency` at a time. On a failure it stops starting new work
- * and waits for the started ones before throwing: nothing keeps writing once the caller stops.
- */
-async function inParallel<T, R>(
-  items: T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length && !failed) {
-      const index = next++;
-      try {
-        results[index] = await work(items[index] as T);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  });
-  const settled = await Promise.allSettled(workers);
-  const failure = settled.find((outcome) => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results;
 }

@@ -171,14 +171,18 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
 
   private async runWithLock(lock: RebuildLock, initial: RebuildStateDocument): Promise<void> {
     let state = initial;
+    const progress = { state: initial };
     const published = { attempt: 0, at: 0 };
     try {
       for (let failures = 0; !this.stop.signal.aborted;) {
         try {
-          state = await this.advance(lock, state, published);
+          state = await this.advance(lock, state, published, progress);
+          progress.state = state;
           if (!isUnfinished(state)) return;
           failures = 0;
         } catch (error) {
+          // Resume from what the failed step saved, not from where it began.
+          state = progress.state;
           if (this.stop.signal.aborted || error instanceof RebuildLockLostError) return;
           if (error instanceof FeedContentError || error instanceof OrderViewProjectionError) {
             state = { ...state, phase: 'failed', error: messageOf(error), updatedAt: new Date() };
@@ -203,11 +207,12 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  /** One step of the rebuild's state machine; returns the state it saved. */
+  /** One step of the rebuild's state machine; returns the state it saved last. */
   private async advance(
     lock: RebuildLock,
     state: RebuildStateDocument,
     published: { attempt: number; at: number },
+    progress: { state: RebuildStateDocument },
   ): Promise<RebuildStateDocument> {
     switch (state.phase) {
       case 'building': {
@@ -229,6 +234,7 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
               };
               lock.assertHeld();
               await this.state.save(current);
+              progress.state = current;
             },
           },
         );
