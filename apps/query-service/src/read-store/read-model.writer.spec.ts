@@ -1,0 +1,20 @@
+import type { OrderViewDocument } from '../projections/order-view.document';
+import { ExclusiveViewCache } from './read-model.writer';
+
+const view = (id: string, version = 1) => ({ _id: id, version }) as OrderViewDocument;
+
+describe('ExclusiveViewCache', () => {
+  it('keeps the latest view per order and evicts the least recently used', () => {
+    const cache = new ExclusiveViewCache(2);
+    cache.set(view('a'));
+    cache.set(view('b'));
+    expect(cache.get('a')).toEqual(view('a'));
+    cache.set(view('c'));
+    expect(cache.get('b')).toBeUndefined();
+    cache.set(view('a', 2));
+    expect(cache.get('a')?.version).toBe(2);
+    cache.forget('a');
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')).toEqual(view('c'));
+  });
+});
