@@ -3,22 +3,22 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RebuildStatus } from '../apps/query-service/src/rebuild/read-model.rebuilder';
-import { ensureServiceBuilt } from './support/build-service';
-import { CommandLoad } from './support/command-load';
-import { readWholeFeed } from './support/event-feed.reader';
-import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
-import { databaseUrl, dropDatabase } from './support/postgres';
-import { createVhost, deleteVhost } from './support/rabbitmq';
+import { ensureServiceBuilt } from '../support/build-service';
+import { CommandLoad } from '../support/command-load';
+import { readWholeFeed } from '../support/event-feed.reader';
+import { createTestDatabase, type TestDatabase } from '../support/mongo-test-database';
+import { databaseUrl, dropDatabase } from '../support/postgres';
+import { createVhost, deleteVhost } from '../support/rabbitmq';
 import {
   eventsByOrder,
   expectedHistory,
   expectedOrderView,
   recountDailyStats,
   recountProductStats,
-} from './support/read-model.recount';
-import { startService, type ServiceProcess } from './support/service-process';
-import { uniqueName } from './support/test-names';
-import { delay, waitFor } from './support/wait-for';
+} from '../support/read-model.recount';
+import { startService, type ServiceProcess } from '../support/service-process';
+import { uniqueName } from '../support/test-names';
+import { delay, waitFor } from '../support/wait-for';
 
 /*
  * Rebuild from the feed with the real command service and two query-service replicas: reads
@@ -29,7 +29,12 @@ import { delay, waitFor } from './support/wait-for';
 
 jest.setTimeout(240_000);
 
-const CLI = join(__dirname, '..', 'dist/apps/query-service/apps/query-service/src/cli/rebuild.js');
+const CLI = join(
+  __dirname,
+  '..',
+  '..',
+  'dist/apps/query-service/apps/query-service/src/cli/rebuild.js',
+);
 const run = promisify(execFile);
 
 let database: string;
