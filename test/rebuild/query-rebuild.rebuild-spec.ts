@@ -2,7 +2,7 @@ import type { EventEnvelope } from '@orders/contracts';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RebuildStatus } from '../apps/query-service/src/rebuild/read-model.rebuilder';
+import type { RebuildStatus } from '../../apps/query-service/src/rebuild/read-model.rebuilder';
 import { ensureServiceBuilt } from '../support/build-service';
 import { CommandLoad } from '../support/command-load';
 import { readWholeFeed } from '../support/event-feed.reader';
