@@ -9,6 +9,8 @@ import { OrdersSystem, QUERY_QUEUE } from '../support/orders-system';
 import { databaseUrl } from '../support/postgres';
 
 const ROOT = join(__dirname, '..', '..');
+// Each fault waits out its outage and then for the whole read side to converge.
+jest.setTimeout(360_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -85,6 +87,7 @@ describe('faults under load', () => {
 
   it('holds publishing back, visibly, while a transaction stays open for 30 s', async () => {
     const holder = new Client({ connectionString: databaseUrl(system.database) });
+    holder.on('error', () => undefined);
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query('SELECT pg_current_xact_id()');

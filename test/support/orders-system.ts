@@ -42,6 +42,8 @@ export class OrdersSystem {
     this.writer = await this.restartWriter();
     this.relay = await this.startRelay();
     this.sql = new Client({ connectionString: databaseUrl(this.database) });
+    // A fault that terminates every backend reaches this client too; queries then fail loudly.
+    this.sql.on('error', () => undefined);
     await this.sql.connect();
     this.load = new CommandLoad(() => this.writer.url);
     this.load.start();

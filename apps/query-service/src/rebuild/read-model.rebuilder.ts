@@ -120,6 +120,7 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
   private async begin(previous: RebuildStateDocument | null): Promise<RebuildStateDocument> {
     const active = (await this.generations.forWriting()).generation;
     const generation = Math.max(active, previous?.generation ?? 0) + 1;
+    await this.dropRetiredGenerations(active);
     const target = this.readStore.collectionsOf(generation);
     await dropReadModelCollections(target);
     this.readStore.forgetGeneration(generation);
@@ -289,7 +290,6 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
           updatedAt: new Date(),
         };
         await this.state.save(completed);
-        await this.dropRetiredGenerations(completed);
         this.logger.log(`rebuild of generation ${state.generation} completed and switched`);
         return completed;
       }
@@ -303,9 +303,13 @@ export class ReadModelRebuilder implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  /** Keeps the new generation and the one it replaced (readers may still cache it briefly). */
-  private async dropRetiredGenerations(state: RebuildStateDocument): Promise<void> {
-    const keep = new Set([state.generation, state.previousGeneration]);
+  /**
+   * When a rebuild begins: drops every generation but the active one. The generation the last
+   * switch replaced was kept until now for readers still caching the pointer; dropping it
+   * here, long after, never races a reader's open cursor (a drop is DROP TABLE on FerretDB).
+   */
+  private async dropRetiredGenerations(active: number): Promise<void> {
+    const keep = new Set([active]);
     const pattern = new RegExp(`^(${ORDER_VIEWS_COLLECTION}|${ORDER_HISTORY_COLLECTION})_g(\\d+)$`);
     const names = await this.readStore.db.listCollections({}, { nameOnly: true }).toArray();
     const retired = new Set<number>();

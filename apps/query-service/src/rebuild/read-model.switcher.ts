@@ -78,11 +78,11 @@ export class ReadModelSwitcher {
     let caughtUp: { checkpoint: string; applied: number };
     try {
       const started = Date.now();
-      const newest = await current.orderViews
-        .find({}, { projection: { lastPosition: 1, positionKey: 1 } })
-        .sort({ positionKey: -1 })
-        .limit(1)
-        .next();
+      // findOne closes its cursor: an open one would hold a lock on the old generation.
+      const newest = await current.orderViews.findOne(
+        {},
+        { projection: { lastPosition: 1, positionKey: 1 }, sort: { positionKey: -1 } },
+      );
       const result = await this.catchUp.run(target, rebuild.checkpoint, {
         pageSize: this.config.rebuildPageSize,
         signal,
