@@ -15,7 +15,7 @@ export async function startCommandService(config: CommandServiceConfig) {
     CommandServiceModule.forConfig(config),
     { bodyParser: false, bufferLogs: true },
   );
-  useHttpPlatform(app, commandApi);
+  useHttpPlatform(app, commandApi, { trustProxy: config.TRUST_PROXY });
   app.use(jsonBody());
   app.disable('x-powered-by');
   app.enableShutdownHooks();

@@ -34,7 +34,10 @@ export async function bootstrapQueryService(
     // Every route is a GET: request bodies are never read.
     bodyParser: false,
   });
-  useHttpPlatform(app, queryApi, { jsonLogs: options.logger === undefined });
+  useHttpPlatform(app, queryApi, {
+    jsonLogs: options.logger === undefined,
+    trustProxy: config.trustProxy,
+  });
   app.disable('x-powered-by');
   // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
   app.set('etag', false);

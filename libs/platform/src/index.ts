@@ -9,6 +9,7 @@ export * from './auth/token-verifier';
 export * from './auth/request-authenticator';
 export * from './auth/bearer-auth.guard';
 export * from './http-hardening/operational-routes';
+export * from './http-hardening/trust-proxy';
 export * from './observability/request-context';
 export * from './observability/service-logger';
 export * from './observability/http-metrics';

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { securityHeaders } from './http-hardening/security-headers';
+import type { TrustProxySetting } from './http-hardening/trust-proxy';
 import { accessLog } from './observability/access-log';
 import { httpMetrics } from './observability/http-metrics';
 import { requestContext } from './observability/request-context';
@@ -12,6 +13,11 @@ export interface HttpPlatformUse {
    * and the JSON service logger (access lines included) stays silent.
    */
   jsonLogs?: boolean;
+  /**
+   * Express `trust proxy` (TRUST_PROXY): when set, the client address the rate limiter and the
+   * access log use is taken from X-Forwarded-For by Express's rules. Off by default.
+   */
+  trustProxy?: TrustProxySetting;
 }
 
 /**
@@ -21,8 +27,9 @@ export interface HttpPlatformUse {
 export function useHttpPlatform(
   app: NestExpressApplication,
   api: ApiDescription,
-  { jsonLogs = true }: HttpPlatformUse = {},
+  { jsonLogs = true, trustProxy = false }: HttpPlatformUse = {},
 ): void {
+  app.set('trust proxy', trustProxy);
   const logger = app.get(ServiceLogger);
   if (jsonLogs) app.useLogger(logger);
   else logger.pino.level = 'silent';

@@ -6,6 +6,7 @@ import {
   portVariable,
   positiveIntVariable,
   rateLimitVariable,
+  trustProxyVariable,
   urlVariable,
 } from '@orders/platform';
 
@@ -36,6 +37,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   ...authVariables,
   RATE_LIMIT_PER_MINUTE: rateLimitVariable,
+  TRUST_PROXY: trustProxyVariable,
 });
 
 export type CommandServiceConfig = z.infer<typeof schema>;

@@ -12,7 +12,9 @@ describe('loadQueryServiceConfig', () => {
       logLevel: 'info',
       auth: { mode: 'off' },
       rateLimitPerMinute: 6000,
+      trustProxy: false,
       commandServiceUrl: 'http://127.0.0.1:3000',
+      commandServiceToken: null,
       rebuildPageSize: 500,
       readyMaxLagSeconds: 60,
       readyMaxLagEvents: 50_000,
@@ -42,7 +44,9 @@ describe('loadQueryServiceConfig', () => {
           RABBITMQ_URL: 'http://localhost',
           QUERY_QUEUE_NAME: 'amq.mine',
           PREFETCH: 'lots',
+          TRUST_PROXY: 'loopback, 10.0.0.0/33',
           COMMAND_SERVICE_URL: 'ftp://x',
+          COMMAND_SERVICE_TOKEN: 'Bearer abc.def.ghi',
           REBUILD_PAGE_SIZE: '0',
         },
       );
@@ -59,10 +63,30 @@ describe('loadQueryServiceConfig', () => {
       'RABBITMQ_URL',
       'QUERY_QUEUE_NAME',
       'PREFETCH',
+      'TRUST_PROXY',
       'COMMAND_SERVICE_URL',
+      'COMMAND_SERVICE_TOKEN',
       'REBUILD_PAGE_SIZE',
     ]);
+    // The token is a secret: a refused one is named, never printed.
+    expect((error as Error).message).not.toContain('abc.def.ghi');
   });
+
+  it.each([
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['loopback, 10.0.0.0/8,fd00::/8', ['loopback', '10.0.0.0/8', 'fd00::/8']],
+    ['false', false],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadQueryServiceConfig({}, { TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['true', 'proxy.example.com', '10.0.0.1/40', 'loopback,,'])(
+    'refuses TRUST_PROXY=%s',
+    (value) => {
+      expect(() => loadQueryServiceConfig({}, { TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+    },
+  );
 
   it('lets explicit overrides replace variables, which are then not validated', () => {
     const config = loadQueryServiceConfig(

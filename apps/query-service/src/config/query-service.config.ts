@@ -3,7 +3,9 @@ import {
   authVariables,
   authVariablesCheck,
   rateLimitVariable,
+  trustProxyVariable,
   type AuthSettings,
+  type TrustProxySetting,
 } from '@orders/platform';
 import { z } from 'zod';
 
@@ -21,8 +23,12 @@ export interface QueryServiceConfig {
   auth: AuthSettings;
   /** Requests per client per minute; 0 is no limit. */
   rateLimitPerMinute: number;
+  /** Express `trust proxy`: whose X-Forwarded-For names the client (off by default). */
+  trustProxy: TrustProxySetting;
   /** The command service, whose `GET /events` feed a rebuild reads. */
   commandServiceUrl: string;
+  /** Bearer token (scope `orders:read`) the rebuild sends to that feed; null sends none. */
+  commandServiceToken: string | null;
   /** Events per feed page while rebuilding (1..1000). */
   rebuildPageSize: number;
   /** `/health/ready` fails while the projection is further behind than this (seconds)... */
@@ -75,9 +81,19 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   ...authVariables,
   RATE_LIMIT_PER_MINUTE: rateLimitVariable,
+  TRUST_PROXY: trustProxyVariable,
   COMMAND_SERVICE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
     .default('http://127.0.0.1:3000'),
+  // RFC 6750 b64token characters, so a pasted value with a space or "Bearer " is caught at start.
+  COMMAND_SERVICE_TOKEN: z
+    .string()
+    .max(16_384)
+    .regex(
+      /^[A-Za-z0-9\-._~+/]+=*$/,
+      'must be the bearer token itself (e.g. a JWT), without "Bearer " or spaces',
+    )
+    .optional(),
   REBUILD_PAGE_SIZE: integerText(1, 1000).default(500),
   READY_MAX_LAG_SECONDS: integerText(1, 86_400).default(60),
   READY_MAX_LAG_EVENTS: integerText(1, 100_000_000).default(50_000),
@@ -96,7 +112,9 @@ const variableOf: Record<keyof QueryServiceConfig, EnvironmentName> = {
   logLevel: 'LOG_LEVEL',
   auth: 'AUTH_JWT_SECRET',
   rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
+  trustProxy: 'TRUST_PROXY',
   commandServiceUrl: 'COMMAND_SERVICE_URL',
+  commandServiceToken: 'COMMAND_SERVICE_TOKEN',
   rebuildPageSize: 'REBUILD_PAGE_SIZE',
   readyMaxLagSeconds: 'READY_MAX_LAG_SECONDS',
   readyMaxLagEvents: 'READY_MAX_LAG_EVENTS',
@@ -139,7 +157,9 @@ export function loadQueryServiceConfig(
     logLevel: env.LOG_LEVEL,
     auth: authSettingsOf(env),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    trustProxy: env.TRUST_PROXY,
     commandServiceUrl: env.COMMAND_SERVICE_URL.replace(/\/+$/, ''),
+    commandServiceToken: env.COMMAND_SERVICE_TOKEN ?? null,
     rebuildPageSize: env.REBUILD_PAGE_SIZE,
     readyMaxLagSeconds: env.READY_MAX_LAG_SECONDS,
     readyMaxLagEvents: env.READY_MAX_LAG_EVENTS,

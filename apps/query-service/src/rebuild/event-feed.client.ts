@@ -14,7 +14,16 @@ export class FeedUnavailableError extends Error {
 
 /** The feed answered something that is not a valid page: retrying will not help. */
 export class FeedContentError extends Error {
-  override readonly name = 'FeedContentError';
+  override readonly name: string = 'FeedContentError';
+}
+
+/**
+ * The command service refused the feed (401/403): the rebuild needs COMMAND_SERVICE_TOKEN, or a
+ * valid one with scope `orders:read`. A content error, so the rebuild fails at once and says so
+ * instead of retrying a request that cannot succeed.
+ */
+export class FeedAuthorizationError extends FeedContentError {
+  override readonly name: string = 'FeedAuthorizationError';
 }
 
 const FEED_TIMEOUT_MS = 15_000;
@@ -28,12 +37,19 @@ export class EventFeedClient {
     const url = `${this.config.commandServiceUrl}/events?after=${after}&limit=${limit}`;
     let response: Response;
     try {
+      const token = this.config.commandServiceToken;
       response = await fetch(url, {
-        headers: { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
         signal: AbortSignal.timeout(FEED_TIMEOUT_MS),
       });
     } catch (error) {
       throw new FeedUnavailableError(`GET ${url}: ${messageOf(error)}`);
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw this.refusal(url, response);
     }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
@@ -55,6 +71,19 @@ export class EventFeedClient {
       return parsed.envelope;
     });
     return { events, lastPosition: body.lastPosition };
+  }
+
+  private refusal(url: string, response: Response): FeedAuthorizationError {
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    const reason =
+      this.config.commandServiceToken === null
+        ? 'set COMMAND_SERVICE_TOKEN to a bearer token with scope orders:read'
+        : response.status === 403
+          ? 'the token in COMMAND_SERVICE_TOKEN lacks scope orders:read'
+          : 'the token in COMMAND_SERVICE_TOKEN was refused (expired, or another issuer, audience or key?)';
+    return new FeedAuthorizationError(
+      `GET ${url}: HTTP ${response.status}: the command service needs a token: ${reason}${challenge ? ` (${challenge})` : ''}`,
+    );
   }
 }
 

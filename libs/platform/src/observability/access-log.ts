@@ -21,6 +21,7 @@ export function accessLog(logger: Logger): RequestHandler {
       logger[level](
         {
           ...requestContextOf(request),
+          clientIp: request.ip,
           method: request.method,
           url: request.originalUrl,
           status,
