@@ -6,6 +6,7 @@ import { BearerAuthGuard, DEFAULT_SCOPE } from './auth/bearer-auth.guard';
 import { AUTH_SETTINGS, RequestAuthenticator } from './auth/request-authenticator';
 import type { OrderScope } from './auth/scopes';
 import { ClientRateLimitGuard } from './http-hardening/client-rate-limit.guard';
+import { HttpIntake } from './lifecycle/http-intake';
 import { MetricsController } from './observability/metrics.controller';
 import {
   createServiceLogger,
@@ -29,8 +30,8 @@ const ONE_MINUTE_MS = 60_000;
 
 /**
  * What both services' HTTP sides share (contract §7, §8): bearer-token auth and per-client rate
- * limits as global guards (the limiter first), the JSON logger, and `GET /metrics`. The
- * Express-level parts are applied by `useHttpPlatform`.
+ * limits as global guards (the limiter first), the JSON logger, `GET /metrics`, and the HTTP
+ * intake that stops first on shutdown. The Express-level parts are applied by `useHttpPlatform`.
  */
 @Module({})
 export class HttpPlatformModule {
@@ -52,13 +53,14 @@ export class HttpPlatformModule {
           useFactory: () => createServiceLogger(options.serviceName, options.logLevel),
         },
         ServiceLogger,
+        HttpIntake,
         { provide: AUTH_SETTINGS, useValue: options.auth },
         { provide: DEFAULT_SCOPE, useValue: options.defaultScope },
         RequestAuthenticator,
         ...(rateLimited ? [{ provide: APP_GUARD, useClass: ClientRateLimitGuard }] : []),
         { provide: APP_GUARD, useClass: BearerAuthGuard },
       ],
-      exports: [ServiceLogger, RequestAuthenticator],
+      exports: [ServiceLogger, RequestAuthenticator, HttpIntake],
     };
   }
 }

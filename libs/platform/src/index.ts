@@ -16,3 +16,7 @@ export * from './observability/http-metrics';
 export * from './openapi/api-docs';
 export * from './http-platform.module';
 export * from './use-http-platform';
+export * from './messaging/reconnecting-consumer';
+export * from './messaging/managed-queue-consumer';
+export * from './lifecycle/http-intake';
+export * from './lifecycle/run-until-signalled';

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { securityHeaders } from './http-hardening/security-headers';
+import { HttpIntake } from './lifecycle/http-intake';
 import type { TrustProxySetting } from './http-hardening/trust-proxy';
 import { accessLog } from './observability/access-log';
 import { httpMetrics } from './observability/http-metrics';
@@ -31,6 +32,7 @@ export function useHttpPlatform(
 ): void {
   app.set('trust proxy', trustProxy);
   const logger = app.get(ServiceLogger);
+  app.use(app.get(HttpIntake).track());
   if (jsonLogs) app.useLogger(logger);
   else logger.pino.level = 'silent';
   app.use(requestContext());
