@@ -1,22 +1,17 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   IDEMPOTENT_REPLAYED_HEADER,
   ORDERS_COMMANDS_DEAD_LETTER_QUEUE,
   ORDERS_COMMANDS_QUEUE,
 } from '@orders/contracts';
+import { ManagedQueueConsumer, messageOf, type Delivery } from '@orders/platform';
+import type { Channel } from 'amqplib';
 import {
   COMMAND_SERVICE_CONFIG,
   type CommandServiceConfig,
 } from '../../config/command-service.config';
 import { OrderCommandMessageRouter } from './order-command-message.router';
 import { assertOrdersCommandsTopology } from './orders-commands.topology';
-import { messageOf, ReconnectingConsumer, type Delivery } from './reconnecting-consumer';
 
 /**
  * Request/reply commands on `orders.commands`: every message with a reply-to gets a reply
@@ -31,37 +26,27 @@ import { messageOf, ReconnectingConsumer, type Delivery } from './reconnecting-c
  * with commands still in hand.
  */
 @Injectable()
-export class OrdersCommandsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class OrdersCommandsConsumer extends ManagedQueueConsumer {
   private readonly logger = new Logger(OrdersCommandsConsumer.name);
-  private readonly consumer: ReconnectingConsumer;
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG) config: CommandServiceConfig,
     private readonly router: OrderCommandMessageRouter,
   ) {
-    this.consumer = new ReconnectingConsumer({
+    super({
       name: OrdersCommandsConsumer.name,
+      connectionName: `orders-command-service.${OrdersCommandsConsumer.name}`,
       url: config.RABBITMQ_URL,
       queue: ORDERS_COMMANDS_QUEUE,
       prefetch: config.RABBITMQ_PREFETCH,
-      declare: assertOrdersCommandsTopology,
-      handle: (delivery) => this.answer(delivery),
     });
   }
 
-  get isConsuming(): boolean {
-    return this.consumer.isConsuming;
+  protected declareTopology(channel: Channel): Promise<void> {
+    return assertOrdersCommandsTopology(channel);
   }
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.consumer.start();
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.consumer.close();
-  }
-
-  private async answer(delivery: Delivery): Promise<void> {
+  protected async handleDelivery(delivery: Delivery): Promise<void> {
     const { properties } = delivery.message;
     const replyTo = typeof properties.replyTo === 'string' ? properties.replyTo : '';
     if (replyTo === '') {

@@ -1,18 +1,18 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   commandPatterns,
   paymentSucceededMessage,
   type PaymentSucceededMessage,
 } from '@orders/contracts';
-import type { ConsumeMessage } from 'amqplib';
-import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  backoffMs,
+  deliveryCountOf,
+  ManagedQueueConsumer,
+  messageOf,
+  type Delivery,
+} from '@orders/platform';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { Counter, register } from 'prom-client';
 import { z } from 'zod';
 import {
@@ -28,13 +28,6 @@ import {
   PAYMENTS_DELIVERY_LIMIT,
   PAYMENTS_QUEUE,
 } from './payments.topology';
-import {
-  backoffMs,
-  deliveryCountOf,
-  messageOf,
-  ReconnectingConsumer,
-  type Delivery,
-} from './reconnecting-consumer';
 
 const PAYMENTS_REFUSED_METRIC = 'orders_payments_refused_total';
 const RETRY_BACKOFF = { baseMs: 250, maxMs: 5_000 };
@@ -53,38 +46,29 @@ const TRANSIENT_PROBLEM_CODES = new Set(['CONCURRENCY_CONFLICT']);
  * with `POST /orders/{id}/pay` and the same paymentId.
  */
 @Injectable()
-export class PaymentSucceededConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PaymentSucceededConsumer extends ManagedQueueConsumer {
   private readonly logger = new Logger(PaymentSucceededConsumer.name);
-  private readonly consumer: ReconnectingConsumer;
   private readonly refusals = paymentsRefusedCounter();
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG) config: CommandServiceConfig,
     private readonly commands: CommandBus,
   ) {
-    this.consumer = new ReconnectingConsumer({
+    super({
       name: PaymentSucceededConsumer.name,
+      connectionName: `orders-command-service.${PaymentSucceededConsumer.name}`,
       url: config.RABBITMQ_URL,
       queue: PAYMENTS_QUEUE,
       prefetch: config.RABBITMQ_PREFETCH,
-      declare: assertPaymentsTopology,
-      handle: (delivery) => this.payOrder(delivery),
     });
   }
 
-  get isConsuming(): boolean {
-    return this.consumer.isConsuming;
+  protected declareTopology(channel: Channel): Promise<void> {
+    return assertPaymentsTopology(channel);
   }
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.consumer.start();
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.consumer.close();
-  }
-
-  private async payOrder(delivery: Delivery): Promise<void> {
+  /** Pays the order; refusals are dead-lettered at once, outages retried with backoff. */
+  protected async handleDelivery(delivery: Delivery): Promise<void> {
     const parsed = parsePayment(delivery.message);
     if (!parsed.success) {
       this.refuse(delivery, 'INVALID_MESSAGE', parsed.reason);
@@ -111,7 +95,7 @@ export class PaymentSucceededConsumer implements OnApplicationBootstrap, BeforeA
         this.refuse(delivery, problem.code, problem.detail ?? problem.title, payment);
         return;
       }
-      await this.retryLater(delivery, payment, messageOf(error));
+      this.retryLater(delivery, payment, messageOf(error));
     }
   }
 
@@ -131,11 +115,7 @@ export class PaymentSucceededConsumer implements OnApplicationBootstrap, BeforeA
   }
 
   /** Requeues after a pause; the queue dead-letters the message once its deliveries run out. */
-  private async retryLater(
-    delivery: Delivery,
-    payment: PaymentSucceededMessage,
-    reason: string,
-  ): Promise<void> {
+  private retryLater(delivery: Delivery, payment: PaymentSucceededMessage, reason: string): void {
     const delivered = deliveryCountOf(delivery.message) + 1;
     const last = delivered > PAYMENTS_DELIVERY_LIMIT;
     const delayMs = backoffMs(delivered, RETRY_BACKOFF);
@@ -144,10 +124,8 @@ export class PaymentSucceededConsumer implements OnApplicationBootstrap, BeforeA
         `(delivery ${delivered}): ${reason}; ` +
         (last ? `dead-lettering to ${PAYMENTS_DEAD_LETTER_QUEUE}` : `retrying in ${delayMs} ms`),
     );
-    if (!last) {
-      await sleep(delayMs, undefined, { signal: delivery.stopping }).catch(() => undefined);
-    }
-    delivery.requeue();
+    if (last) delivery.requeue();
+    else delivery.requeueAfter(delayMs);
   }
 }
 
