@@ -1,19 +1,19 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { parseEventEnvelope, type EventEnvelope } from '@orders/contracts';
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import {
+  backoffMs,
+  deliveryCountOf,
+  ManagedQueueConsumer,
+  messageOf,
+  type Delivery,
+} from '@orders/platform';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import {
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerSelectionError,
 } from 'mongodb';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
 import { OrderVersionNotifier } from '../consistency/order-version.notifier';
@@ -32,47 +32,31 @@ import { PerOrderSerializer } from './per-order.serializer';
 import { ProjectionLagMonitor } from './projection-lag.monitor';
 import { ProjectionMetrics } from './projection.metrics';
 
-/** One connection + channel + consumer; replaced as a whole when any part of it fails. */
-interface ConsumerSession {
-  connection: ChannelModel;
-  channel: Channel;
-  consumerTag: string | null;
-  open: boolean;
-  closed: Promise<void>;
-  /** Gap deliveries waiting out their delay before they are requeued. */
-  delayedRequeues: Map<ConsumeMessage, NodeJS.Timeout>;
-}
-
-type Settlement = 'ack' | 'dead-letter' | 'requeue';
-
-const RECONNECT_BACKOFF = { baseMs: 250, maxMs: 10_000 };
 const READ_STORE_BACKOFF = { baseMs: 100, maxMs: 5_000 };
 const GAP_REQUEUE_BACKOFF = { baseMs: 50, maxMs: 2_000 };
 
 /**
  * RabbitMQ intake of the order events: validate, apply to the read model exactly once in
- * version order per order, and ack only after the MongoDB write.
+ * version order per order, and ack only after the MongoDB write. Connection loss, stop and
+ * the close order (cancel, finish and ack what is in hand, channel, then connection) are the
+ * platform's ReconnectingConsumer.
  */
 @Injectable()
-export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class OrderEventsConsumer extends ManagedQueueConsumer {
   private readonly logger = new Logger(OrderEventsConsumer.name);
   private readonly topology: OrderEventsTopology;
   private readonly serializer = new PerOrderSerializer();
-  private readonly stop = new AbortController();
-  private session: ConsumerSession | null = null;
-  private running: Promise<void> = Promise.resolve();
   /**
    * The generation live events are written to. Read from the store (never from a cache)
    * whenever this replica starts applying after being idle: a replica that was standing by
    * under single-active-consumer may have missed a switch made by the previous active one.
    */
   private writeTarget: Promise<ReadModelCollections> | null = null;
-  /** Deliveries held back while a switch marker is handled; null when intake flows. */
-  private held: { session: ConsumerSession; message: ConsumeMessage }[] | null = null;
+  /** While a switch marker is handled, every later delivery waits for it; null when intake flows. */
   private switching: Promise<void> | null = null;
 
   constructor(
-    @Inject(QUERY_SERVICE_CONFIG) private readonly config: QueryServiceConfig,
+    @Inject(QUERY_SERVICE_CONFIG) config: QueryServiceConfig,
     private readonly writer: ReadModelWriter,
     private readonly generations: ReadModelGenerations,
     private readonly notifier: OrderVersionNotifier,
@@ -80,154 +64,50 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
     private readonly metrics: ProjectionMetrics,
     private readonly lag: ProjectionLagMonitor,
   ) {
-    this.topology = orderEventsTopologyOf(config.queryQueueName);
-  }
-
-  /** True while a consumer is registered (active, or standing by under single-active-consumer). */
-  get isConsuming(): boolean {
-    return this.session?.open === true && this.session.consumerTag !== null;
-  }
-
-  /** Waits for the first connection attempt only; later ones run in the background. */
-  async onApplicationBootstrap(): Promise<void> {
-    await new Promise<void>((firstAttemptDone) => {
-      this.running = this.consumeUntilStopped(firstAttemptDone);
+    const topology = orderEventsTopologyOf(config.queryQueueName);
+    super({
+      name: OrderEventsConsumer.name,
+      connectionName: 'orders-query-service',
+      url: config.rabbitmqUrl,
+      queue: topology.queue,
+      prefetch: config.prefetch,
     });
+    this.topology = topology;
   }
 
-  /** Stops taking deliveries, finishes the ones in hand, then closes the connection. */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stop.abort();
-    await this.running;
+  protected async declareTopology(channel: Channel): Promise<void> {
+    await assertOrderEventsTopology(channel, this.topology);
+    this.writeTarget = null;
   }
 
-  private async consumeUntilStopped(firstAttemptDone: () => void): Promise<void> {
-    const stopped = new Promise<void>((resolve) =>
-      this.stop.signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    let failures = 0;
-    while (!this.stop.signal.aborted) {
-      try {
-        const session = await this.openSession();
-        this.session = session;
-        failures = 0;
-        firstAttemptDone();
-        this.logger.log(`consuming ${this.topology.queue} (prefetch ${this.config.prefetch})`);
-        await Promise.race([session.closed, stopped]);
-        if (this.stop.signal.aborted) {
-          await this.closeSession(session);
-          break;
-        }
-        this.logger.warn('RabbitMQ connection lost; reconnecting');
-      } catch (error) {
-        firstAttemptDone();
-        this.logger.error(`cannot consume from RabbitMQ: ${messageOf(error)}; retrying`);
-      }
-      failures += 1;
-      await this.pause(backoffMs(failures, RECONNECT_BACKOFF));
-    }
-    firstAttemptDone();
-    // Handlers of a session that died on its own may still be winding down.
-    await this.serializer.drain();
+  protected handleDelivery(delivery: Delivery): Promise<void> {
+    return this.onDelivery(delivery);
   }
 
-  private async openSession(): Promise<ConsumerSession> {
-    const connection = await connect(this.config.rabbitmqUrl, {
-      clientProperties: { connection_name: `orders-query-service@${hostname()}:${process.pid}` },
-      timeout: 10_000,
-    });
-    // Attached at once: an 'error' event without a listener would crash the process.
-    connection.on('error', (error: Error) =>
-      this.logger.warn(`RabbitMQ connection error: ${error.message}`),
-    );
-    let markClosed = (): void => undefined;
-    const closed = new Promise<void>((resolve) => (markClosed = resolve));
-    let session: ConsumerSession | null = null;
-    const endSession = () => {
-      if (session) {
-        session.open = false;
-        for (const timer of session.delayedRequeues.values()) clearTimeout(timer);
-        session.delayedRequeues.clear();
-      }
-      markClosed();
-    };
-    connection.on('close', endSession);
-    try {
-      const channel = await connection.createChannel();
-      channel.on('error', (error: Error) =>
-        this.logger.warn(`RabbitMQ channel error: ${error.message}`),
-      );
-      channel.on('close', () => {
-        endSession();
-        // A channel closed by the broker leaves the connection useless to us: start afresh.
-        connection.close().catch(() => undefined);
-      });
-      const opened: ConsumerSession = {
-        connection,
-        channel,
-        consumerTag: null,
-        open: true,
-        closed,
-        delayedRequeues: new Map(),
-      };
-      session = opened;
-      await assertOrderEventsTopology(channel, this.topology);
-      await channel.prefetch(this.config.prefetch);
-      const { consumerTag } = await channel.consume(
-        this.topology.queue,
-        (message) => this.onDelivery(opened, message),
-        { noAck: false },
-      );
-      opened.consumerTag = consumerTag;
-      this.writeTarget = null;
-      return opened;
-    } catch (error) {
-      await connection.close().catch(() => undefined);
-      throw error;
+  private async onDelivery(delivery: Delivery): Promise<void> {
+    // Held back behind a switch marker; reactions run in arrival order, so order is kept.
+    while (this.switching !== null) {
+      await this.switching;
+      // Stopping: the broker takes back what was held when the channel closes.
+      if (delivery.stopping.aborted) return;
     }
-  }
-
-  private async closeSession(session: ConsumerSession): Promise<void> {
-    if (session.open && session.consumerTag !== null) {
-      await session.channel.cancel(session.consumerTag).catch((error: unknown) => {
-        this.logger.warn(`cancelling the consumer failed: ${messageOf(error)}`);
-      });
-    }
-    await this.switching;
-    await this.serializer.drain();
-    for (const [message, timer] of session.delayedRequeues) {
-      clearTimeout(timer);
-      this.settle(session, message, 'requeue');
-    }
-    session.delayedRequeues.clear();
-    await session.connection.close().catch(() => undefined);
-    this.logger.log('stopped consuming');
-  }
-
-  private onDelivery(session: ConsumerSession, message: ConsumeMessage | null): void {
-    if (message === null) {
-      // The broker cancelled us (queue deleted or moved): reconnect, which re-declares it.
-      this.logger.warn(`consumer on ${this.topology.queue} was cancelled by the broker`);
-      session.connection.close().catch(() => undefined);
-      return;
-    }
-    if (this.held !== null) {
-      this.held.push({ session, message });
-      return;
-    }
+    const { message } = delivery;
     if (isSwitchMarker(message)) {
-      this.switching = this.switchReadModels(session, message);
-      return;
+      const switching = this.switchReadModels(delivery).finally(() => {
+        if (this.switching === switching) this.switching = null;
+      });
+      this.switching = switching;
+      return switching;
     }
     const envelope = this.parseDelivery(message);
     if (envelope === null) {
       this.metrics.countEvent('dead_lettered', 'invalid');
-      this.settle(session, message, 'dead-letter');
+      delivery.deadLetter();
       return;
     }
     if (this.serializer.pendingOrders === 0) this.writeTarget = null;
-    this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
-      this.applyDelivery(session, message, envelope),
+    await this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
+      this.applyDelivery(delivery, envelope),
     );
   }
 
@@ -237,9 +117,9 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
    * then let the held deliveries through (to whichever generation is active now). Being the
    * active consumer is what makes this replica the one that switches.
    */
-  private async switchReadModels(session: ConsumerSession, message: ConsumeMessage): Promise<void> {
-    this.held = [];
-    let settlement: Settlement | 'retry' = 'retry';
+  private async switchReadModels(delivery: Delivery): Promise<void> {
+    const { message } = delivery;
+    let settlement: 'ack' | 'dead-letter' | 'retry' = 'retry';
     try {
       const marker = parseSwitchMarker(message);
       if (marker === null) {
@@ -248,24 +128,19 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
         return;
       }
       await this.serializer.drain();
-      if (!session.open) return;
-      const result = await this.switcher.completeSwitch(marker, this.stop.signal);
+      if (!delivery.channelOpen) return;
+      const result = await this.switcher.completeSwitch(marker, delivery.stopping);
       this.logger.log(`switch marker for generation ${marker.generation}: ${result}`);
       settlement = 'ack';
     } catch (error) {
-      if (!this.stop.signal.aborted) {
+      if (!delivery.stopping.aborted) {
         this.logger.warn(`handling a switch marker failed: ${messageOf(error)}; it will come back`);
       }
     } finally {
       this.writeTarget = null;
-      const held = this.held;
-      this.held = null;
-      this.switching = null;
-      if (settlement === 'retry') this.requeueAfterDelay(session, message, 'switch marker');
-      else this.settle(session, message, settlement);
-      if (!this.stop.signal.aborted) {
-        for (const delivery of held) this.onDelivery(delivery.session, delivery.message);
-      }
+      if (settlement === 'ack') delivery.ack();
+      else if (settlement === 'dead-letter') delivery.deadLetter();
+      else this.requeueAfterDelay(delivery, 'switch marker');
     }
   }
 
@@ -286,12 +161,9 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
     return parsed.envelope;
   }
 
-  private async applyDelivery(
-    session: ConsumerSession,
-    message: ConsumeMessage,
-    envelope: EventEnvelope,
-  ): Promise<void> {
-    for (let failures = 1; session.open; failures += 1) {
+  private async applyDelivery(delivery: Delivery, envelope: EventEnvelope): Promise<void> {
+    const { message } = delivery;
+    for (let failures = 1; delivery.channelOpen; failures += 1) {
       let outcome: ApplyOutcome;
       try {
         outcome = await this.writer.applyOrderEvent(await this.currentWriteTarget(), envelope);
@@ -299,40 +171,41 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
         if (error instanceof OrderViewProjectionError) {
           this.metrics.countEvent('dead_lettered', envelope.type);
           this.logRefused(message, error.message);
-          this.settle(session, message, 'dead-letter');
+          delivery.deadLetter();
           return;
         }
-        if (this.stop.signal.aborted) return;
+        if (delivery.stopping.aborted) return;
         if (isTransientReadStoreError(error)) {
           // The read store is unreachable: keep the message unacked and retry here rather than
           // spend its bounded redeliveries on an outage. On shutdown the broker takes it back.
           this.logger.warn(
             `applying ${describe(envelope)} failed (attempt ${failures}): ${messageOf(error)}`,
           );
-          await this.pause(backoffMs(failures, READ_STORE_BACKOFF));
+          await sleep(backoffMs(failures, READ_STORE_BACKOFF), undefined, {
+            signal: delivery.stopping,
+          }).catch(() => undefined);
           continue;
         }
         // Anything else may fail again the same way: bounded by the delivery limit, like a gap.
         this.logger.error(`applying ${describe(envelope)} failed: ${messageOf(error)}`);
-        this.requeueAfterDelay(session, message, describe(envelope));
+        this.requeueAfterDelay(delivery, describe(envelope));
         return;
       }
       switch (outcome.kind) {
         case 'applied':
-          this.settle(session, message, 'ack');
+          delivery.ack();
           this.metrics.countEvent('applied', envelope.type);
           this.lag.recordApplied(envelope);
           this.notifier.notifyOrderVersion(outcome.orderId, outcome.version);
           return;
         case 'duplicate':
-          this.settle(session, message, 'ack');
+          delivery.ack();
           this.metrics.countEvent('duplicate', envelope.type);
           return;
         case 'gap':
           this.metrics.countEvent('gap', envelope.type);
           this.requeueAfterDelay(
-            session,
-            message,
+            delivery,
             `${describe(envelope)} waits for v${outcome.version + 1}`,
           );
           return;
@@ -362,28 +235,11 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
    * let the queue's x-delivery-limit dead-letter the message once retries are exhausted. The
    * delay runs outside the per-order chain, so a missing event can be applied meanwhile.
    */
-  private requeueAfterDelay(session: ConsumerSession, message: ConsumeMessage, why: string): void {
-    const deliveries = deliveryCountOf(message) + 1;
+  private requeueAfterDelay(delivery: Delivery, why: string): void {
+    const deliveries = deliveryCountOf(delivery.message) + 1;
     const delayMs = backoffMs(deliveries, GAP_REQUEUE_BACKOFF);
     this.logger.warn(`${why} (delivery ${deliveries}); requeueing in ${delayMs} ms`);
-    const timer = setTimeout(() => {
-      session.delayedRequeues.delete(message);
-      this.settle(session, message, 'requeue');
-    }, delayMs);
-    session.delayedRequeues.set(message, timer);
-  }
-
-  private settle(session: ConsumerSession, message: ConsumeMessage, how: Settlement): void {
-    // On a dead channel the broker has already taken the message back for redelivery.
-    if (!session.open) return;
-    try {
-      if (how === 'ack') session.channel.ack(message);
-      else session.channel.nack(message, false, how === 'requeue');
-    } catch (error) {
-      this.logger.warn(
-        `could not ${how} delivery ${message.fields.deliveryTag}: ${messageOf(error)}`,
-      );
-    }
+    delivery.requeueAfter(delayMs);
   }
 
   private logRefused(message: ConsumeMessage, reason: string): void {
@@ -392,22 +248,6 @@ export class OrderEventsConsumer implements OnApplicationBootstrap, BeforeApplic
       `dead-lettering message ${messageId} (${message.fields.routingKey}) to ${this.topology.deadLetterQueue}: ${reason.slice(0, 1000)}`,
     );
   }
-
-  private async pause(ms: number): Promise<void> {
-    await sleep(ms, undefined, { signal: this.stop.signal }).catch(() => undefined);
-  }
-}
-
-function backoffMs(attempt: number, { baseMs, maxMs }: { baseMs: number; maxMs: number }): number {
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
-  // Jitter spreads the retries of many replicas/messages apart.
-  return Math.round(exponential * (0.8 + Math.random() * 0.4));
-}
-
-/** Quorum queues count redeliveries in `x-delivery-count`; absent on the first delivery. */
-function deliveryCountOf(message: ConsumeMessage): number {
-  const count: unknown = message.properties.headers?.['x-delivery-count'];
-  return typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? count : 0;
 }
 
 /** Failures that go away by themselves when the read store is back: worth retrying in place. */
@@ -422,8 +262,4 @@ function isTransientReadStoreError(error: unknown): boolean {
 
 function describe(envelope: EventEnvelope): string {
   return `${envelope.type} v${envelope.version} of order ${envelope.orderId}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

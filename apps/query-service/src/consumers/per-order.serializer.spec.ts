@@ -12,7 +12,7 @@ describe('PerOrderSerializer', () => {
       ['b', 1],
       ['c', 5],
     ] as const) {
-      serializer.runInOrder('order-1', async () => {
+      void serializer.runInOrder('order-1', async () => {
         running += 1;
         expect(running).toBe(1);
         await tick(ms);
@@ -27,11 +27,11 @@ describe('PerOrderSerializer', () => {
   it('lets different orders proceed side by side', async () => {
     const serializer = new PerOrderSerializer();
     const log: string[] = [];
-    serializer.runInOrder('slow', async () => {
+    void serializer.runInOrder('slow', async () => {
       await tick(30);
       log.push('slow');
     });
-    serializer.runInOrder('fast', async () => {
+    void serializer.runInOrder('fast', async () => {
       await tick(1);
       log.push('fast');
     });
@@ -42,8 +42,8 @@ describe('PerOrderSerializer', () => {
   it('keeps going after a failed task and forgets finished orders', async () => {
     const serializer = new PerOrderSerializer();
     const log: string[] = [];
-    serializer.runInOrder('order-1', () => Promise.reject(new Error('boom')));
-    serializer.runInOrder('order-1', () => {
+    void serializer.runInOrder('order-1', () => Promise.reject(new Error('boom')));
+    void serializer.runInOrder('order-1', () => {
       log.push('after failure');
       return Promise.resolve();
     });
@@ -55,9 +55,9 @@ describe('PerOrderSerializer', () => {
   it('drains tasks queued while draining', async () => {
     const serializer = new PerOrderSerializer();
     const log: string[] = [];
-    serializer.runInOrder('order-1', async () => {
+    void serializer.runInOrder('order-1', async () => {
       await tick(5);
-      serializer.runInOrder('order-2', async () => {
+      void serializer.runInOrder('order-2', async () => {
         await tick(5);
         log.push('late');
       });

@@ -5,14 +5,18 @@
 export class PerOrderSerializer {
   private readonly tails = new Map<string, Promise<void>>();
 
-  /** Queues `task` behind every earlier task of the same order. Task errors are the task's own business. */
-  runInOrder(orderId: string, task: () => Promise<void>): void {
+  /**
+   * Queues `task` behind every earlier task of the same order; resolves when it has run.
+   * Task errors are the task's own business.
+   */
+  runInOrder(orderId: string, task: () => Promise<void>): Promise<void> {
     const previous = this.tails.get(orderId) ?? Promise.resolve();
     const tail = previous.then(task).catch(() => undefined);
     this.tails.set(orderId, tail);
     void tail.then(() => {
       if (this.tails.get(orderId) === tail) this.tails.delete(orderId);
     });
+    return tail;
   }
 
   get pendingOrders(): number {
