@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { jsonBody, useHttpPlatform } from '@orders/platform';
+import { jsonBody, runUntilSignalled, useHttpPlatform } from '@orders/platform';
 import { CommandServiceModule } from './app.module';
 import {
   loadCommandServiceConfig,
@@ -9,7 +9,10 @@ import {
 } from './config/command-service.config';
 import { commandApi } from './orders/http/command-api.openapi';
 
-/** Builds and starts the command service; tests call this with their own configuration. */
+/**
+ * Builds and starts the command service; tests call this with their own configuration. The
+ * caller stops it with `app.close()` (main: on SIGTERM/SIGINT).
+ */
 export async function startCommandService(config: CommandServiceConfig) {
   const app = await NestFactory.create<NestExpressApplication>(
     CommandServiceModule.forConfig(config),
@@ -18,14 +21,12 @@ export async function startCommandService(config: CommandServiceConfig) {
   useHttpPlatform(app, commandApi, { trustProxy: config.TRUST_PROXY });
   app.use(jsonBody());
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
   await app.listen(config.PORT, '0.0.0.0');
   return app;
 }
 
 if (require.main === module) {
-  startCommandService(loadCommandServiceConfig(process.env)).catch((error: unknown) => {
-    console.error((error as Error).message);
-    process.exit(1);
-  });
+  runUntilSignalled('command-service', () =>
+    startCommandService(loadCommandServiceConfig(process.env)),
+  );
 }
