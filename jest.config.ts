@@ -21,6 +21,7 @@ const shared: Config = {
   moduleNameMapper: {
     '^@orders/contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^@orders/platform$': '<rootDir>/libs/platform/src/index.ts',
+    '^@orders/platform/tracing$': '<rootDir>/libs/platform/src/tracing/index.ts',
   },
   testEnvironment: 'node',
 };

@@ -1,3 +1,5 @@
+// First: tracing must be started before Nest, express and pg are loaded.
+import './tracing';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';

@@ -1,3 +1,5 @@
+// First: tracing must be started before Nest, express and mongodb are loaded.
+import './tracing';
 import { runUntilSignalled } from '@orders/platform';
 import { bootstrapQueryService } from './bootstrap-query-service';
 

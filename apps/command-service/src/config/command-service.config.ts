@@ -9,6 +9,7 @@ import {
   trustProxyVariable,
   urlVariable,
 } from '@orders/platform';
+import { tracingVariables } from '@orders/platform/tracing';
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -37,6 +38,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   ...authVariables,
   RATE_LIMIT_PER_MINUTE: rateLimitVariable,
+  ...tracingVariables,
   TRUST_PROXY: trustProxyVariable,
 });
 

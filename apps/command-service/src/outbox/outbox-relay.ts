@@ -6,6 +6,13 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ORDER_ID_HEADER, ORDERS_EVENTS_EXCHANGE, routingKeyOf } from '@orders/contracts';
+import {
+  amqpBrokerAttributes,
+  recordFailure,
+  startAmqpPublishSpan,
+  traceHeadersOf,
+} from '@orders/platform/tracing';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Client } from 'pg';
 import {
@@ -33,6 +40,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopping = false;
   private running?: Promise<void>;
   private leader = false;
+  private readonly broker: Attributes;
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG)
@@ -41,7 +49,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly checkpoint: RelayCheckpoint,
     private readonly signal: CommitSignal,
     private readonly metrics: OutboxMetrics,
-  ) {}
+  ) {
+    this.broker = amqpBrokerAttributes(config.RABBITMQ_URL);
+  }
 
   get isLeader(): boolean {
     return this.leader;
@@ -136,10 +146,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         continue;
       }
       returned.clear();
-      for (const event of batch) publish(channel, event);
-      await channel.waitForConfirms();
+      const spans: Span[] = [];
+      try {
+        for (const event of batch) spans.push(publish(channel, event, this.broker));
+        await channel.waitForConfirms();
+      } catch (error) {
+        for (const span of spans) endPublishSpan(span, error);
+        throw error;
+      }
       // The broker returns an unroutable mandatory message before confirming it.
       const firstReturned = batch.findIndex((e) => returned.has(e.envelope.eventId));
+      spans.forEach((span, i) =>
+        endPublishSpan(span, i === firstReturned ? new UnroutableEvent() : undefined),
+      );
       const unroutable = batch[firstReturned]?.envelope;
       const confirmed = unroutable ? batch.slice(0, firstReturned) : batch;
       const last = confirmed.at(-1);
@@ -168,23 +187,45 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 }
 
-function publish(channel: ConfirmChannel, { envelope, traceparent }: StoredEvent): void {
-  channel.publish(
-    ORDERS_EVENTS_EXCHANGE,
-    routingKeyOf(envelope.type),
-    Buffer.from(JSON.stringify(envelope)),
+/** Publishes in a PRODUCER span that is a child of the command's span stored with the event. */
+function publish(
+  channel: ConfirmChannel,
+  { envelope, traceparent }: StoredEvent,
+  broker: Attributes,
+): Span {
+  const routingKey = routingKeyOf(envelope.type);
+  const span = startAmqpPublishSpan(
     {
-      persistent: true,
-      mandatory: true,
-      contentType: 'application/json',
+      exchange: ORDERS_EVENTS_EXCHANGE,
+      routingKey,
       messageId: envelope.eventId,
-      type: envelope.type,
       correlationId: envelope.correlationId,
-      timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
-      headers: {
-        [ORDER_ID_HEADER]: envelope.orderId,
-        ...(traceparent ? { traceparent } : {}),
-      },
     },
+    broker,
+    traceparent,
   );
+  channel.publish(ORDERS_EVENTS_EXCHANGE, routingKey, Buffer.from(JSON.stringify(envelope)), {
+    persistent: true,
+    mandatory: true,
+    contentType: 'application/json',
+    messageId: envelope.eventId,
+    type: envelope.type,
+    correlationId: envelope.correlationId,
+    timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
+    headers: {
+      [ORDER_ID_HEADER]: envelope.orderId,
+      // The publish span's context; with tracing off, the stored traceparent as it came.
+      ...traceHeadersOf(span, traceparent),
+    },
+  });
+  return span;
+}
+
+class UnroutableEvent extends Error {
+  readonly code = 'unroutable';
+}
+
+function endPublishSpan(span: Span, error: unknown): void {
+  if (error !== undefined) recordFailure(span, error);
+  span.end();
 }

@@ -7,6 +7,7 @@ import {
   type AuthSettings,
   type TrustProxySetting,
 } from '@orders/platform';
+import { tracingVariables } from '@orders/platform/tracing';
 import { z } from 'zod';
 
 /** Validated configuration of the query service; built once at start. */
@@ -81,6 +82,7 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   ...authVariables,
   RATE_LIMIT_PER_MINUTE: rateLimitVariable,
+  ...tracingVariables,
   TRUST_PROXY: trustProxyVariable,
   COMMAND_SERVICE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })

@@ -28,6 +28,7 @@ import {
   orderEventsTopologyOf,
   type OrderEventsTopology,
 } from './order-events.topology';
+import { traceOrderEventDelivery } from './order-event-delivery.tracing';
 import { PerOrderSerializer } from './per-order.serializer';
 import { ProjectionLagMonitor } from './projection-lag.monitor';
 import { ProjectionMetrics } from './projection.metrics';
@@ -107,7 +108,9 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
     }
     if (this.serializer.pendingOrders === 0) this.writeTarget = null;
     await this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
-      this.applyDelivery(delivery, envelope),
+      traceOrderEventDelivery(message, this.topology.queue, () =>
+        this.applyDelivery(delivery, envelope),
+      ),
     );
   }
 

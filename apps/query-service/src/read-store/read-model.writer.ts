@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
+import { inChildSpan } from '@orders/platform/tracing';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { orderHistoryEntryOf } from '../projections/order-history.projection';
 import type { OrderViewDocument } from '../projections/order-view.document';
@@ -77,7 +78,21 @@ const BATCH_CONCURRENCY = 8;
  */
 @Injectable()
 export class ReadModelWriter {
-  async applyOrderEvent(
+  /** Applies one delivered event, in a span of its own under the delivery's span. */
+  applyOrderEvent(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
+    const attributes = {
+      'orders.order_id': envelope.orderId,
+      'orders.event_type': envelope.type,
+      'orders.event_version': envelope.version,
+    };
+    return inChildSpan(`project ${envelope.type}`, attributes, async (span) => {
+      const outcome = await this.applyOrderEventUntraced(target, envelope);
+      span.setAttribute('orders.projection.outcome', outcome.kind);
+      return outcome;
+    });
+  }
+
+  private async applyOrderEventUntraced(
     target: ReadModelCollections,
     envelope: EventEnvelope,
   ): Promise<ApplyOutcome> {

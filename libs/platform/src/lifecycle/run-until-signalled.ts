@@ -1,3 +1,5 @@
+import { flushTracing } from '../tracing/start-tracing';
+
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 export interface StoppableService {
@@ -9,7 +11,8 @@ export interface StoppableService {
  * closing fails). Listens from before the start, so a signal that arrives while the service
  * is still starting waits for the start to finish and then closes what it opened, instead of
  * racing Nest's init (Nest's own shutdown hooks close the application concurrently with an
- * unfinished init). A second signal exits at once.
+ * unfinished init). Buffered trace spans are exported before the exit. A second signal exits
+ * at once.
  */
 export function runUntilSignalled(name: string, start: () => Promise<StoppableService>): void {
   let service: StoppableService | null = null;
@@ -17,9 +20,11 @@ export function runUntilSignalled(name: string, start: () => Promise<StoppableSe
   const close = async (running: StoppableService) => {
     try {
       await running.close();
+      await flushTracing();
       process.exit(0);
     } catch (error) {
       console.error(`${name} failed to stop cleanly:`, error);
+      await flushTracing();
       process.exit(1);
     }
   };

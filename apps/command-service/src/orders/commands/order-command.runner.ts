@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { encodeConsistencyToken, type CommandResult, type ProblemDetails } from '@orders/contracts';
+import { activeContextOr, inSpan, traceparentOf } from '@orders/platform/tracing';
 import { DataSource } from 'typeorm';
 import { StreamVersionConflict, type EventMetadata } from '../../event-store/order-event-store';
 import {
@@ -52,13 +53,36 @@ export class OrderCommandRunner {
     const previous = this.queues.get(orderId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() => this.runOnce(orderId, command, context));
+      .then(() => this.runTraced(orderId, command, context));
     this.queues.set(orderId, next);
     const forget = () => {
       if (this.queues.get(orderId) === next) this.queues.delete(orderId);
     };
     next.then(forget, forget);
     return next;
+  }
+
+  /** One span per command; the events it appends store its traceparent for the relay. */
+  private runTraced(
+    orderId: string,
+    command: OrderCommand,
+    context: CommandContext,
+  ): Promise<CommandOutcome> {
+    const attributes = { 'orders.order_id': orderId, 'orders.command': command.type };
+    return inSpan(
+      `handle ${command.type}`,
+      { attributes },
+      activeContextOr(context.traceparent),
+      async (span) => {
+        const traceparent = traceparentOf(span) ?? context.traceparent;
+        const outcome = await this.runOnce(orderId, command, { ...context, traceparent });
+        span.setAttributes({
+          'orders.version': outcome.version,
+          'orders.replayed': outcome.replayed,
+        });
+        return outcome;
+      },
+    );
   }
 
   private async runOnce(

@@ -1,0 +1,4 @@
+export * from './tracing-settings';
+export * from './start-tracing';
+export * from './trace-context';
+export * from './messaging-spans';
