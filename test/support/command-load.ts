@@ -6,6 +6,12 @@ export interface Acknowledged {
   version: number;
 }
 
+/** How one request ended: its HTTP status (0: no answer) and whether it was a replay. */
+export interface RequestOutcome {
+  status: number;
+  replayed: boolean;
+}
+
 /**
  * Steady command load over HTTP: each worker walks orders through their lifecycle (place with
  * two lines, add, confirm, pay, then ship or cancel). Failures are allowed under faults; every
@@ -14,6 +20,10 @@ export interface Acknowledged {
 export class CommandLoad {
   readonly acknowledged: Acknowledged[] = [];
   readonly statuses = new Map<number, number>();
+  /** Every request's outcome by idempotency key, in order (a key is retried until answered). */
+  readonly outcomes = new Map<string, RequestOutcome[]>();
+  /** Idempotency keys of the requests sent and not yet answered or failed. */
+  readonly inFlight = new Set<string>();
   private running = false;
   private workers: Promise<void>[] = [];
 
@@ -75,15 +85,22 @@ export class CommandLoad {
         }
       })();
       const [path, body] = request;
+      const key = `${orderId}:${step}`;
+      this.inFlight.add(key);
+      let outcome: RequestOutcome = { status: 0, replayed: false };
       try {
         const response = await fetch(`${this.baseUrl()}${path}`, {
           method: 'POST',
           // The key makes a retry after an ambiguous failure safe.
-          headers: { 'content-type': 'application/json', 'idempotency-key': `${orderId}:${step}` },
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(10_000),
         });
         this.statuses.set(response.status, (this.statuses.get(response.status) ?? 0) + 1);
+        outcome = {
+          status: response.status,
+          replayed: response.headers.get('idempotent-replayed') === 'true',
+        };
         const answer = (await response.json()) as { orderId?: string; version?: number };
         if (response.ok && answer.orderId && answer.version) {
           this.acknowledged.push({ orderId: answer.orderId, version: answer.version });
@@ -93,8 +110,17 @@ export class CommandLoad {
         }
       } catch {
         this.statuses.set(0, (this.statuses.get(0) ?? 0) + 1); // no answer: retry the same step
+      } finally {
+        this.inFlight.delete(key);
+        this.record(key, outcome);
       }
       await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
     }
+  }
+
+  private record(key: string, outcome: RequestOutcome): void {
+    const outcomes = this.outcomes.get(key);
+    if (outcomes) outcomes.push(outcome);
+    else this.outcomes.set(key, [outcome]);
   }
 }
