@@ -17,6 +17,7 @@ import { HealthController } from './health/health.controller';
 import { orderCommandHandlers } from './orders/commands';
 import { IdempotencyCleanup } from './idempotency/idempotency-cleanup';
 import { IdempotencyStore } from './idempotency/idempotency-store';
+import { GroupCommit } from './orders/commands/group-commit';
 import { OrderCommandRunner } from './orders/commands/order-command.runner';
 import { OrderRepository } from './orders/order.repository';
 import { commandProblem } from './orders/order-problems';
@@ -65,6 +66,7 @@ export class CommandServiceModule {
         SnapshotStore,
         OrderRepository,
         OrderCommandRunner,
+        GroupCommit,
         IdempotencyStore,
         IdempotencyCleanup,
         CommitSignal,

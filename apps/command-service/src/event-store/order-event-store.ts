@@ -19,15 +19,20 @@ export interface OrderStream {
   lastPosition: bigint | null;
 }
 
-/** Another writer appended to the stream first: decide again on the new state. */
+/** Another writer appended to one of the streams first: decide again on the new state. */
 export class StreamVersionConflict extends Error {
-  constructor(
-    readonly orderId: string,
-    readonly expectedVersion: number,
-  ) {
-    super(`order ${orderId} is no longer at version ${expectedVersion}`);
+  constructor(readonly orderIds: readonly string[]) {
+    super(`order ${orderIds.join(', ')} was appended to concurrently`);
     this.name = 'StreamVersionConflict';
   }
+}
+
+/** Events to append to one stream after the version it was read at. */
+export interface StreamAppend {
+  orderId: string;
+  stream: Pick<OrderStream, 'version' | 'lastPosition'>;
+  events: readonly OrderEvent[];
+  metadata: EventMetadata;
 }
 
 /** An event as stored: its envelope and the trace context it was written under. */
@@ -92,41 +97,80 @@ export class OrderEventStore {
     events: readonly OrderEvent[],
     metadata: EventMetadata,
   ): Promise<EventEnvelope[]> {
-    if (events.length === 0) return [];
-    let rows: EventRow[];
+    const [appended] = await this.appendToStreams(manager, [{ orderId, stream, events, metadata }]);
+    return appended ?? [];
+  }
+
+  /**
+   * Appends to several streams in one statement of the caller's transaction (group commit):
+   * the events of all of them share the transaction's id, and the index runs across the
+   * whole statement. Returns each append's stored events, in the order given. Throws
+   * StreamVersionConflict when another writer got to any of the streams first.
+   */
+  async appendToStreams(
+    manager: EntityManager,
+    appends: readonly StreamAppend[],
+  ): Promise<EventEnvelope[][]> {
+    const rows = appends.flatMap(({ orderId, stream, events, metadata }) =>
+      events.map((event, index) => ({
+        orderId,
+        version: stream.version + index + 1,
+        event,
+        metadata,
+      })),
+    );
+    if (rows.length === 0) return appends.map(() => []);
+    if (rows.length >= POSITION_SLOTS_PER_TRANSACTION) {
+      throw new Error(`${rows.length} events do not fit in one transaction's positions`);
+    }
+    let stored: EventRow[];
     try {
-      rows = await manager.query(
+      stored = await manager.query(
         `INSERT INTO order_events (position, event_id, order_id, version, type, schema_version,
            data, correlation_id, causation_id, traceparent, occurred_at)
          SELECT pg_current_xact_id()::text::bigint * ${POSITION_SLOTS_PER_TRANSACTION} + e.ord,
-                gen_random_uuid(), $1, $2 + e.ord, e.type, e.schema_version, e.data,
-                $3, $4, $5, now()
-           FROM unnest($6::text[], $7::int[], $8::jsonb[]) WITH ORDINALITY AS e(type, schema_version, data, ord)
+                gen_random_uuid(), e.order_id, e.version, e.type, e.schema_version, e.data,
+                e.correlation_id, e.causation_id, e.traceparent, now()
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::jsonb[], $6::text[],
+                       $7::text[], $8::text[])
+                WITH ORDINALITY AS e(order_id, version, type, schema_version, data,
+                                     correlation_id, causation_id, traceparent, ord)
          RETURNING ${EVENT_COLUMNS}`,
         [
-          orderId,
-          stream.version,
-          metadata.correlationId,
-          metadata.causationId,
-          metadata.traceparent ?? null,
-          events.map((e) => e.type),
-          events.map((e) => orderEventSchemas[e.type].schemaVersion),
-          events.map((e) => JSON.stringify(e.data)),
+          rows.map((r) => r.orderId),
+          rows.map((r) => r.version),
+          rows.map((r) => r.event.type),
+          rows.map((r) => orderEventSchemas[r.event.type].schemaVersion),
+          rows.map((r) => JSON.stringify(r.event.data)),
+          rows.map((r) => r.metadata.correlationId),
+          rows.map((r) => r.metadata.causationId),
+          rows.map((r) => r.metadata.traceparent ?? null),
         ],
       );
     } catch (error) {
       if (isUniqueViolation(error, 'order_events_stream_version')) {
-        throw new StreamVersionConflict(orderId, stream.version);
+        throw new StreamVersionConflict(appends.map((a) => a.orderId));
       }
       throw error;
     }
-    // A transaction that took its id before the previous append committed would sort before
-    // it; retrying in a new transaction takes a later id and keeps each order in version order.
-    const first = rows[0];
-    if (first && stream.lastPosition !== null && BigInt(first.position) <= stream.lastPosition) {
-      throw new StreamVersionConflict(orderId, stream.version);
-    }
-    return rows.sort((a, b) => a.version - b.version).map((row) => toEnvelope(row));
+    // A row's index in the statement is its position modulo the slots: back to its append.
+    const byIndex = new Map(
+      stored.map((row) => [
+        Number(BigInt(row.position) % BigInt(POSITION_SLOTS_PER_TRANSACTION)),
+        row,
+      ]),
+    );
+    let index = 0;
+    return appends.map(({ orderId, stream, events }) => {
+      const own = events.map(() => byIndex.get(++index)).filter((row) => row !== undefined);
+      // A transaction that took its id before the previous append committed would sort before
+      // it; retrying in a new transaction takes a later id and keeps each order in version order.
+      const first = own[0];
+      if (first && stream.lastPosition !== null && BigInt(first.position) <= stream.lastPosition) {
+        throw new StreamVersionConflict([orderId]);
+      }
+      return own.map((row) => toEnvelope(row));
+    });
   }
 
   /**

@@ -14,6 +14,12 @@ export interface RecordedAnswer {
   body: unknown;
 }
 
+export interface AnswerToRecord {
+  claim: IdempotencyClaim;
+  status: number;
+  body: unknown;
+}
+
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 /** Fingerprint of a request: the operation, its target and its canonical body. */
@@ -58,12 +64,24 @@ export class IdempotencyStore {
     body: unknown,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
+    return (await this.recordAll([{ claim, status, body }], manager)) === 1;
+  }
+
+  /** Records the answers in one statement; returns how many keys were still free. */
+  async recordAll(answers: readonly AnswerToRecord[], manager: EntityManager): Promise<number> {
+    if (answers.length === 0) return 0;
     const rows: unknown[] = await manager.query(
-      `INSERT INTO idempotency_keys (key, fingerprint, status, body) VALUES ($1, $2, $3, $4)
+      `INSERT INTO idempotency_keys (key, fingerprint, status, body)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[])
        ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [claim.key, claim.fingerprint, status, JSON.stringify(body)],
+      [
+        answers.map((a) => a.claim.key),
+        answers.map((a) => a.claim.fingerprint),
+        answers.map((a) => a.status),
+        answers.map((a) => JSON.stringify(a.body)),
+      ],
     );
-    return rows.length === 1;
+    return rows.length;
   }
 
   /** Forgets answers older than the retention period; returns how many it removed. */

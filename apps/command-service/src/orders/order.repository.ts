@@ -15,17 +15,56 @@ const ORDER_STATE_VERSION = 1;
 /** A snapshot every this many events keeps a load to at most this many rows. */
 export const SNAPSHOT_INTERVAL = 100;
 
+export interface OrderAppend {
+  orderId: string;
+  order: LoadedOrder;
+  events: readonly OrderEvent[];
+  metadata: EventMetadata;
+}
+
 export interface LoadedOrder extends Pick<OrderStream, 'version' | 'lastPosition'> {
   state: OrderState;
 }
 
+/** Orders whose state is remembered after this replica wrote their last events. */
+const REMEMBERED_ORDERS = 10_000;
+
 /** Orders as the command side loads and saves them: snapshot + event tail. */
 @Injectable()
 export class OrderRepository {
+  private readonly recent = new Map<string, LoadedOrder>();
+
   constructor(
     private readonly events: OrderEventStore,
     private readonly snapshots: SnapshotStore,
   ) {}
+
+  /**
+   * The order as this replica last wrote it, if it is among the most recently written. It may
+   * be stale (another replica wrote since): an append on it then fails its version check.
+   */
+  remembered(orderId: string): LoadedOrder | undefined {
+    return this.recent.get(orderId);
+  }
+
+  /** Remembers an order after a committed append (the least recently written is forgotten). */
+  remember(
+    orderId: string,
+    before: LoadedOrder,
+    events: readonly OrderEvent[],
+    last: EventEnvelope,
+  ): void {
+    this.recent.delete(orderId);
+    this.recent.set(orderId, {
+      state: events.reduce(evolve, before.state),
+      version: last.version,
+      lastPosition: BigInt(last.position),
+    });
+    if (this.recent.size > REMEMBERED_ORDERS) {
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) this.recent.delete(oldest.value);
+    }
+  }
 
   async load(orderId: string): Promise<LoadedOrder> {
     const snapshot = await this.snapshots.read<OrderState>(orderId, ORDER_STATE_VERSION);
@@ -37,25 +76,35 @@ export class OrderRepository {
     };
   }
 
-  /** Appends in the caller's transaction, and snapshots when the append crosses an interval. */
+  /**
+   * Appends each order's events in the caller's transaction (one statement for all of them),
+   * and snapshots the orders whose append crosses an interval.
+   */
   async append(
     manager: EntityManager,
-    orderId: string,
-    order: LoadedOrder,
-    events: readonly OrderEvent[],
-    metadata: EventMetadata,
-  ): Promise<EventEnvelope[]> {
-    const appended = await this.events.appendToStream(manager, orderId, order, events, metadata);
-    const last = appended.at(-1);
-    if (
-      last &&
-      Math.floor(last.version / SNAPSHOT_INTERVAL) > Math.floor(order.version / SNAPSHOT_INTERVAL)
-    ) {
-      await this.snapshots.write(manager, orderId, ORDER_STATE_VERSION, {
-        version: last.version,
-        position: BigInt(last.position),
-        state: events.reduce(evolve, order.state),
-      });
+    appends: readonly OrderAppend[],
+  ): Promise<EventEnvelope[][]> {
+    const appended = await this.events.appendToStreams(
+      manager,
+      appends.map(({ orderId, order, events, metadata }) => ({
+        orderId,
+        stream: order,
+        events,
+        metadata,
+      })),
+    );
+    for (const [i, { orderId, order, events }] of appends.entries()) {
+      const last = appended[i]?.at(-1);
+      if (
+        last &&
+        Math.floor(last.version / SNAPSHOT_INTERVAL) > Math.floor(order.version / SNAPSHOT_INTERVAL)
+      ) {
+        await this.snapshots.write(manager, orderId, ORDER_STATE_VERSION, {
+          version: last.version,
+          position: BigInt(last.position),
+          state: events.reduce(evolve, order.state),
+        });
+      }
     }
     return appended;
   }

@@ -95,4 +95,23 @@ describe('loadQueryServiceConfig', () => {
     );
     expect(config).toMatchObject({ port: 0, mongodbDatabase: 'test_db' });
   });
+
+  it('names bad OpenTelemetry variables together with the other bad variables', () => {
+    const environment = {
+      PREFETCH: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317',
+      OTEL_SERVICE_NAME: 'two words',
+      OTEL_SDK_DISABLED: 'yes',
+      OTEL_BSP_SCHEDULE_DELAY: 'soon',
+    };
+    expect(() => loadQueryServiceConfig({}, environment)).toThrow(InvalidConfigurationError);
+    try {
+      loadQueryServiceConfig({}, environment);
+    } catch (error) {
+      const { problems } = error as InvalidConfigurationError;
+      expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(
+        Object.keys(environment).sort(),
+      );
+    }
+  });
 });

@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { encodeConsistencyToken, type CommandResult, type ProblemDetails } from '@orders/contracts';
+import type { CommandResult, OrderEvent, ProblemDetails } from '@orders/contracts';
 import { activeContextOr, inSpan, traceparentOf } from '@orders/platform/tracing';
-import { DataSource } from 'typeorm';
 import { StreamVersionConflict, type EventMetadata } from '../../event-store/order-event-store';
 import {
   IdempotencyStore,
   type IdempotencyClaim,
   type RecordedAnswer,
 } from '../../idempotency/idempotency-store';
-import { CommitSignal } from '../../outbox/commit-signal';
 import type { OrderCommand } from '../domain/order.commands';
 import { decide } from '../domain/order.decider';
-import { OrderRepository, type LoadedOrder } from '../order.repository';
+import { OrderRepository } from '../order.repository';
 import { orderProblem } from '../order-problems';
+import { ClaimedConcurrently, GroupCommit } from './group-commit';
 import { IdempotencyKeyReused, ReplayedRefusal } from './idempotency.errors';
 import { VersionMismatch } from './version-mismatch.error';
 
@@ -30,9 +29,6 @@ export interface CommandOutcome extends CommandResult {
 
 const MAX_ATTEMPTS = 50;
 
-/** The key was claimed by a concurrent request between our lookup and our commit. */
-class ClaimedConcurrently extends Error {}
-
 /**
  * Load -> decide -> append, the one path every order command takes. Commands on one order
  * from this replica queue up behind each other; a conflict with another replica is decided
@@ -43,10 +39,9 @@ export class OrderCommandRunner {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly orders: OrderRepository,
     private readonly idempotency: IdempotencyStore,
-    private readonly signal: CommitSignal,
+    private readonly commits: GroupCommit,
   ) {}
 
   run(orderId: string, command: OrderCommand, context: CommandContext): Promise<CommandOutcome> {
@@ -117,57 +112,55 @@ export class OrderCommandRunner {
     return replay(recorded, claim);
   }
 
+  /**
+   * Decides on the order's remembered state when this replica wrote its last events (the
+   * append's version check catches another replica's newer events), else on a fresh load.
+   * Only a write may come of a remembered state: a refusal, a mismatched If-Match or a
+   * command with nothing to do is decided again on a fresh load before it is answered.
+   */
   private async decideAndAppend(
     orderId: string,
     command: OrderCommand,
     context: CommandContext,
   ): Promise<CommandOutcome> {
+    let remembered = this.orders.remembered(orderId);
     for (let attempt = 1; ; attempt++) {
-      const order = await this.orders.load(orderId);
-      if (context.expectedVersion !== undefined && context.expectedVersion !== order.version) {
-        throw new VersionMismatch(order.version);
+      const order = remembered ?? (await this.orders.load(orderId));
+      let events: OrderEvent[];
+      try {
+        if (context.expectedVersion !== undefined && context.expectedVersion !== order.version) {
+          throw new VersionMismatch(order.version);
+        }
+        events = decide(command, order.state);
+      } catch (refusal) {
+        if (!remembered) throw refusal;
+        events = [];
       }
-      const events = decide(command, order.state);
+      if (remembered && events.length === 0) {
+        remembered = undefined;
+        continue;
+      }
       const created = command.type === 'PlaceOrder';
       try {
-        const outcome = await this.dataSource.transaction(async (manager) => {
-          const appended = await this.orders.append(manager, orderId, order, events, context);
-          const result = commandResult(orderId, order, appended.at(-1));
-          if (context.idempotency) {
-            const recorded = await this.idempotency.record(
-              context.idempotency,
-              created ? 201 : 200,
-              result,
-              manager,
-            );
-            if (!recorded) throw new ClaimedConcurrently();
-          }
-          return { ...result, created, replayed: false };
+        const { correlationId, causationId, traceparent } = context;
+        const result = await this.commits.write({
+          orderId,
+          order,
+          events,
+          metadata: { correlationId, causationId, traceparent },
+          idempotency: context.idempotency,
+          created,
         });
-        if (events.length > 0) this.signal.committed();
-        return outcome;
+        return { ...result, created, replayed: false };
       } catch (error) {
         if (!(error instanceof StreamVersionConflict)) throw error;
         if (context.expectedVersion !== undefined) throw new VersionMismatch(undefined);
         if (attempt >= MAX_ATTEMPTS) throw error;
+        remembered = undefined;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
   }
-}
-
-function commandResult(
-  orderId: string,
-  order: LoadedOrder,
-  last: { version: number; position: string } | undefined,
-): CommandResult {
-  const version = last?.version ?? order.version;
-  const position = last?.position ?? (order.lastPosition ?? 0n).toString();
-  return {
-    orderId,
-    version,
-    consistencyToken: encodeConsistencyToken({ orderId, version, position }),
-  };
 }
 
 function replay(prior: RecordedAnswer, claim: IdempotencyClaim): CommandOutcome {

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import {
+  encodeConsistencyToken,
+  type CommandResult,
+  type EventEnvelope,
+  type OrderEvent,
+} from '@orders/contracts';
+import { DataSource } from 'typeorm';
+import type { EventMetadata } from '../../event-store/order-event-store';
+import { IdempotencyStore, type IdempotencyClaim } from '../../idempotency/idempotency-store';
+import { CommitSignal } from '../../outbox/commit-signal';
+import { OrderRepository, type LoadedOrder } from '../order.repository';
+
+/** A decided command, ready to be written: its events and the answer to record with them. */
+export interface DecidedCommand {
+  orderId: string;
+  order: LoadedOrder;
+  events: readonly OrderEvent[];
+  metadata: EventMetadata;
+  idempotency?: IdempotencyClaim | undefined;
+  created: boolean;
+}
+
+/** The key was claimed by a concurrent request between our lookup and our commit. */
+export class ClaimedConcurrently extends Error {}
+
+/** Transactions in flight at once; commands arriving meanwhile wait and share the next one. */
+const CONCURRENT_TRANSACTIONS = 4;
+const MAX_COMMANDS_PER_TRANSACTION = 256;
+
+interface Written {
+  result: CommandResult;
+  last: EventEnvelope | undefined;
+}
+
+interface Waiting {
+  command: DecidedCommand;
+  resolve: (result: CommandResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: commands decided while earlier transactions are still in flight are written
+ * together, in one transaction with one INSERT for all their events and one for their
+ * idempotency answers, so the cost of a commit (round trips, WAL flush) is shared instead of
+ * paid per command. With no transaction in flight a command is written at once, alone.
+ *
+ * A batch is all or nothing: when one command in it conflicts (another replica appended to
+ * its order, or its idempotency key was taken meanwhile) the batch rolls back and each
+ * command is written again on its own, so only that command sees its error.
+ */
+@Injectable()
+export class GroupCommit {
+  private readonly waiting: Waiting[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orders: OrderRepository,
+    private readonly idempotency: IdempotencyStore,
+    private readonly signal: CommitSignal,
+  ) {}
+
+  write(command: DecidedCommand): Promise<CommandResult> {
+    if (command.events.length === 0 && !command.idempotency) {
+      return Promise.resolve(commandResult(command, undefined));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ command, resolve, reject });
+      this.startTransactions();
+    });
+  }
+
+  private startTransactions(): void {
+    while (this.inFlight < CONCURRENT_TRANSACTIONS && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, MAX_COMMANDS_PER_TRANSACTION);
+      this.inFlight += 1;
+      void this.writeBatch(batch).finally(() => {
+        this.inFlight -= 1;
+        this.startTransactions();
+      });
+    }
+  }
+
+  private async writeBatch(batch: Waiting[]): Promise<void> {
+    let written: Written[];
+    try {
+      written = await this.transaction(batch.map((w) => w.command));
+    } catch (error) {
+      const [only, ...others] = batch;
+      if (only && others.length === 0) only.reject(error);
+      else await Promise.all(batch.map((w) => this.writeBatch([w])));
+      return;
+    }
+    if (batch.some((w) => w.command.events.length > 0)) this.signal.committed();
+    batch.forEach(({ command, resolve }, i) => {
+      const { result, last } = written[i] as Written;
+      if (last) this.orders.remember(command.orderId, command.order, command.events, last);
+      resolve(result);
+    });
+  }
+
+  private transaction(commands: DecidedCommand[]): Promise<Written[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const appended = await this.orders.append(manager, commands);
+      const written = commands.map((command, i) => {
+        const last = appended[i]?.at(-1);
+        return { result: commandResult(command, last), last };
+      });
+      const answers = commands.flatMap((command, i) =>
+        command.idempotency
+          ? [
+              {
+                claim: command.idempotency,
+                status: command.created ? 201 : 200,
+                body: written[i]?.result,
+              },
+            ]
+          : [],
+      );
+      if ((await this.idempotency.recordAll(answers, manager)) < answers.length) {
+        throw new ClaimedConcurrently();
+      }
+      return written;
+    });
+  }
+}
+
+function commandResult(
+  { orderId, order }: DecidedCommand,
+  last: { version: number; position: string } | undefined,
+): CommandResult {
+  const version = last?.version ?? order.version;
+  const position = last?.position ?? (order.lastPosition ?? 0n).toString();
+  return {
+    orderId,
+    version,
+    consistencyToken: encodeConsistencyToken({ orderId, version, position }),
+  };
+}

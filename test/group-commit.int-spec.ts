@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { databaseUrl, dropDatabase } from './support/postgres';
+import { createVhost, deleteVhost } from './support/rabbitmq';
+import { startService, type ServiceProcess } from './support/service-process';
+import { uniqueName } from './support/test-names';
+
+/**
+ * Group commit: concurrent commands share transactions, and a conflict inside a shared
+ * transaction (another replica appended to the same order, or took the same idempotency key)
+ * costs only that command a retry, never another command's answer or events.
+ */
+describe('group commit', () => {
+  let database: string;
+  let vhost: string;
+  let replicas: ServiceProcess[];
+  let sql: Client;
+
+  beforeAll(async () => {
+    database = uniqueName('orders_group');
+    vhost = uniqueName('orders_group');
+    const amqpUrl = await createVhost(vhost);
+    const env = { DATABASE_URL: databaseUrl(database), RABBITMQ_URL: amqpUrl };
+    const first = await startService('command', env);
+    replicas = [first, await startService('command', env)];
+    sql = new Client({ connectionString: databaseUrl(database) });
+    await sql.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await sql.end();
+    await deleteVhost(vhost);
+    await dropDatabase(database);
+  });
+
+  async function send(
+    replica: ServiceProcess,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    const response = await fetch(`${replica.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('writes commands that arrive together in shared transactions', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 64 }, () =>
+        send(replicas[0]!, '/orders', { customerId: 'c-group', currency: 'EUR' }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(64).fill(201));
+    const { rows } = await sql.query<{ orders: number; transactions: number }>(
+      `SELECT count(DISTINCT order_id)::int AS orders,
+              count(DISTINCT position / 10000)::int AS transactions
+         FROM order_events WHERE data->>'customerId' = 'c-group'`,
+    );
+    expect(rows[0]!.orders).toBe(64);
+    expect(rows[0]!.transactions).toBeLessThan(64);
+  });
+
+  it('retries only the command whose order another replica appended to first', async () => {
+    const orderIds = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const placed = await send(replicas[0]!, '/orders', { customerId: 'c-1', currency: 'EUR' });
+        return placed.body.orderId as string;
+      }),
+    );
+    // Every order gets 12 add-item commands through each replica at once, and one keyed
+    // command sent to both replicas: it must take effect once.
+    const keys = orderIds.map(() => randomUUID());
+    const answers = await Promise.all(
+      orderIds.flatMap((orderId, o) => [
+        ...Array.from({ length: 24 }, (_, i) =>
+          send(replicas[i % 2]!, `/orders/${orderId}/items`, {
+            sku: 'A',
+            quantity: (i % 3) + 1,
+            unitPrice: 10,
+          }),
+        ),
+        ...replicas.map((replica) =>
+          send(
+            replica,
+            `/orders/${orderId}/items`,
+            { sku: 'K', quantity: 1, unitPrice: 5 },
+            { 'idempotency-key': keys[o]! },
+          ),
+        ),
+      ]),
+    );
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+
+    const expectedQuantity = Array.from({ length: 24 }, (_, i) => (i % 3) + 1).reduce(
+      (a, b) => a + b,
+    );
+    for (const orderId of orderIds) {
+      const { rows } = await sql.query<{ version: number; sku: string; quantity: number }>(
+        `SELECT version, data->'line'->>'sku' AS sku, (data->'line'->>'quantity')::int AS quantity
+           FROM order_events WHERE order_id = $1 ORDER BY position`,
+        [orderId],
+      );
+      // OrderPlaced, 24 add-items, one keyed add-item: contiguous versions in position order.
+      expect(rows.map((r) => r.version)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
+      expect(rows.filter((r) => r.sku === 'K')).toHaveLength(1);
+      expect(rows.findLast((r) => r.sku === 'A')!.quantity).toBe(expectedQuantity);
+    }
+  });
+});
