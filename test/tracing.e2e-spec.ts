@@ -1,3 +1,5 @@
+import { ORDERS_COMMANDS_QUEUE } from '@orders/contracts';
+import { connect } from 'amqplib';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -19,12 +21,13 @@ describe('OpenTelemetry tracing', () => {
   const vhost = uniqueName('orders_tracing');
   const receiver = new OtlpTraceReceiver();
   let readStore: TestDatabase;
+  let amqpUrl: string;
   let command: ServiceProcess;
   let query: ServiceProcess;
 
   beforeAll(async () => {
     await receiver.start();
-    const amqpUrl = await createVhost(vhost);
+    amqpUrl = await createVhost(vhost);
     readStore = await createTestDatabase('orders_tracing');
     // The query service exports only when it stops: its spans arriving proves the SIGTERM flush.
     query = await startService('query', {
@@ -178,6 +181,46 @@ describe('OpenTelemetry tracing', () => {
         ancestorsOf(s).includes(project),
     );
     expect(mongoWrites.length).toBeGreaterThan(0);
+  });
+
+  it('continues the trace of a command sent over RabbitMQ', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const senderSpanId = randomBytes(8).toString('hex');
+    const connection = await connect(amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      const replyTo = 'amq.rabbitmq.reply-to';
+      const reply = new Promise<{ ok: boolean }>((resolve) => {
+        void channel.consume(
+          replyTo,
+          (message) =>
+            message && resolve(JSON.parse(message.content.toString()) as { ok: boolean }),
+          { noAck: true },
+        );
+      });
+      channel.sendToQueue(
+        ORDERS_COMMANDS_QUEUE,
+        Buffer.from(
+          JSON.stringify({ body: { customerId: 'cust-amqp', currency: 'EUR', items: [] } }),
+        ),
+        {
+          type: 'order.place',
+          contentType: 'application/json',
+          replyTo,
+          correlationId: randomBytes(8).toString('hex'),
+          headers: { traceparent: `00-${traceId}-${senderSpanId}-01` },
+        },
+      );
+      expect(await reply).toMatchObject({ ok: true });
+    } finally {
+      await connection.close();
+    }
+    const handle = await waitFor(
+      'the command span of the message',
+      () => receiver.trace(traceId).find((span) => span.name === 'handle PlaceOrder'),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    expect(handle).toMatchObject({ service: 'command-service', parentSpanId: senderSpanId });
   });
 
   it('loads nothing of OpenTelemetry but the API when OTEL_EXPORTER_OTLP_ENDPOINT is unset', () => {
