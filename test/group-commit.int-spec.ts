@@ -39,11 +39,12 @@ describe('group commit', () => {
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
+    method = 'POST',
   ) {
     const response = await fetch(`${replica.url}${path}`, {
-      method: 'POST',
+      method,
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
@@ -109,5 +110,25 @@ describe('group commit', () => {
       expect(rows.filter((r) => r.sku === 'K')).toHaveLength(1);
       expect(rows.findLast((r) => r.sku === 'A')!.quantity).toBe(expectedQuantity);
     }
+  });
+
+  it('decides refusals and If-Match on the stored state, not on what a replica remembers', async () => {
+    const [a, b] = replicas as [ServiceProcess, ServiceProcess];
+    const placed = await send(a, '/orders', { customerId: 'c-2', currency: 'EUR' });
+    const orderId = placed.body.orderId as string;
+    // Replica a remembers the order at version 1; replica b moves it on.
+    expect(
+      (await send(b, `/orders/${orderId}/items`, { sku: 'B', quantity: 1, unitPrice: 5 })).status,
+    ).toBe(200);
+    // On a's remembered state there is no line B to remove and version 2 is not current.
+    const removed = await send(a, `/orders/${orderId}/items/B`, undefined, {}, 'DELETE');
+    expect(removed).toMatchObject({ status: 200, body: { version: 3 } });
+    const added = await send(
+      a,
+      `/orders/${orderId}/items`,
+      { sku: 'C', quantity: 1, unitPrice: 5 },
+      { 'if-match': '"3"' },
+    );
+    expect(added).toMatchObject({ status: 200, body: { version: 4 } });
   });
 });
