@@ -11,17 +11,20 @@ const placed = {
   total: 2500,
 };
 
-interface BuiltEventStore {
-  appendToStream(
-    manager: unknown,
-    orderId: string,
-    stream: { version: number; lastPosition: bigint | null },
-    events: { type: string; data: unknown }[],
-    metadata: { correlationId: string; causationId: string },
-  ): Promise<unknown>;
+interface BuiltGroupCommit {
+  write(command: {
+    orderId: string;
+    order: { state: unknown; version: number; lastPosition: bigint | null };
+    events: { type: string; data: unknown }[];
+    metadata: { correlationId: string; causationId: string };
+    created: boolean;
+  }): Promise<unknown>;
 }
 
-/** Our event store's append, in process (no HTTP): one new stream per append. */
+/**
+ * Our event store's append as the command service writes (group commit), in process (no
+ * HTTP, no decision): one new stream per append.
+ */
 export async function ourAppendRate(
   root: string,
   url: string,
@@ -30,28 +33,38 @@ export async function ourAppendRate(
 ) {
   // The built command service, loaded as compiled JavaScript (its path aliases are resolved).
   const dist = join(root, 'dist/apps/command-service/apps/command-service/src');
+  const load = (path: string) =>
+    require(join(dist, path)) as Record<string, new (...args: unknown[]) => unknown>;
   const { createDataSource, ensureDatabaseExists, runMigrations } = require(
     join(dist, 'database/data-source.js'),
   ) as typeof import('../apps/command-service/src/database/data-source');
-  const { OrderEventStore } = require(join(dist, 'event-store/order-event-store.js')) as {
-    OrderEventStore: new (dataSource: unknown) => BuiltEventStore;
-  };
   await ensureDatabaseExists(url);
   const dataSource = createDataSource(url, workers);
   await dataSource.initialize();
   await runMigrations(dataSource);
-  const store = new OrderEventStore(dataSource);
+  const { OrderEventStore } = load('event-store/order-event-store.js');
+  const { SnapshotStore } = load('event-store/snapshot-store.js');
+  const { OrderRepository } = load('orders/order.repository.js');
+  const { IdempotencyStore } = load('idempotency/idempotency-store.js');
+  const { CommitSignal } = load('outbox/commit-signal.js');
+  const { GroupCommit } = load('orders/commands/group-commit.js');
+  const signal = new CommitSignal!(dataSource) as { setLocalRelayLeads(leads: boolean): void };
+  signal.setLocalRelayLeads(true); // no relay here: a commit wakes nobody
+  const commits = new GroupCommit!(
+    dataSource,
+    new OrderRepository!(new OrderEventStore!(dataSource), new SnapshotStore!(dataSource)),
+    new IdempotencyStore!(dataSource),
+    signal,
+  ) as BuiltGroupCommit;
   const started = performance.now();
   const done = await closedLoop(workers, durationMs, async () => {
-    await dataSource.transaction((manager) =>
-      store.appendToStream(
-        manager,
-        randomUUID(),
-        { version: 0, lastPosition: null },
-        [{ type: 'OrderPlaced', data: placed }],
-        { correlationId: 'bench', causationId: 'bench' },
-      ),
-    );
+    await commits.write({
+      orderId: randomUUID(),
+      order: { state: {}, version: 0, lastPosition: null },
+      events: [{ type: 'OrderPlaced', data: placed }],
+      metadata: { correlationId: 'bench', causationId: 'bench' },
+      created: true,
+    });
   });
   const rate = done / ((performance.now() - started) / 1000);
   await dataSource.destroy();
