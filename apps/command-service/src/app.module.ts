@@ -9,7 +9,12 @@ import {
 } from '@orders/platform';
 import { DataSource } from 'typeorm';
 import { COMMAND_SERVICE_CONFIG, type CommandServiceConfig } from './config/command-service.config';
-import { createDataSource, ensureDatabaseExists, runMigrations } from './database/data-source';
+import {
+  createDataSource,
+  ensureDatabaseExists,
+  requireCurrentSchema,
+  runMigrations,
+} from './database/data-source';
 import { EventsFeedController } from './event-store/events-feed.controller';
 import { OrderEventStore } from './event-store/order-event-store';
 import { SnapshotStore } from './event-store/snapshot-store';
@@ -51,10 +56,16 @@ export class CommandServiceModule {
         {
           provide: DataSource,
           useFactory: async () => {
-            await ensureDatabaseExists(config.DATABASE_URL);
+            if (config.MIGRATIONS_AT_START) await ensureDatabaseExists(config.DATABASE_URL);
             const dataSource = createDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
             await dataSource.initialize();
-            await runMigrations(dataSource);
+            try {
+              if (config.MIGRATIONS_AT_START) await runMigrations(dataSource);
+              else await requireCurrentSchema(dataSource);
+            } catch (error) {
+              await dataSource.destroy();
+              throw error;
+            }
             return dataSource;
           },
         },

@@ -22,6 +22,11 @@ const schema = z.object({
   DATABASE_POOL_SIZE: positiveIntVariable(20, 200),
   /** Unacked deliveries per consumer (commands, payments): how many run at once. */
   RABBITMQ_PREFETCH: positiveIntVariable(32, 1000),
+  /** Off where a one-shot migration (compose `migrate`, the Kubernetes Job) runs first. */
+  MIGRATIONS_AT_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   RELAY_ENABLED: z
     .enum(['true', 'false'])
     .default('true')

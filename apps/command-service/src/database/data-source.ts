@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { CreateEventStore1764201600000 } from './migrations/1764201600000-create-event-store';
 import { CreateIdempotencyKeys1764201700000 } from './migrations/1764201700000-create-idempotency-keys';
 import { CreateOrderSnapshots1764201800000 } from './migrations/1764201800000-create-order-snapshots';
@@ -23,17 +23,38 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
 
 const MIGRATION_LOCK = 7_310_001;
 
-/** Runs pending migrations; an advisory lock makes replicas that start together take turns. */
-export async function runMigrations(dataSource: DataSource): Promise<void> {
+/**
+ * Runs pending migrations and names the ones it applied; an advisory lock makes replicas (and
+ * a migration job) that start together take turns.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: 'each' });
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();
   }
+}
+
+/** The migrations this code needs that the database has not had yet. */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const pending = await new MigrationExecutor(dataSource).getPendingMigrations();
+  return pending.map((migration) => migration.name);
+}
+
+/** For replicas that leave migrations to the one-shot: refuse to run on an older schema. */
+export async function requireCurrentSchema(dataSource: DataSource): Promise<void> {
+  const pending = await pendingMigrations(dataSource);
+  if (pending.length === 0) return;
+  throw new Error(
+    `The event store's schema is behind: ${pending.length} migration(s) pending ` +
+      `(${pending.join(', ')}). Run the migration first (npm run migrate, the compose ` +
+      `migrate service or the Kubernetes Job), or set MIGRATIONS_AT_START=true.`,
+  );
 }
 
 /** Creates the database named in the URL when it does not exist yet (local runs and tests). */
