@@ -3,7 +3,7 @@
 // specification's JSON schema (vendored in deploy/schemas/, see deploy/README.md), then this
 // project's own rules, then a light lint of every Dockerfile the compose file builds.
 //
-//   node scripts/validate-deploy.mjs [path/to/docker-compose.yml]
+//   node scripts/validate-deploy.mjs [path/to/docker-compose.yml] [--project-directory DIR]
 //
 // Exits 1 listing every problem found.
 import { createHash } from 'node:crypto';
@@ -16,8 +16,12 @@ import { parseDocument } from 'yaml';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schemaFile = path.join(repoRoot, 'deploy/schemas/compose-spec.json');
-const composeFile = path.resolve(process.argv[2] ?? path.join(repoRoot, 'docker-compose.yml'));
-const composeDir = path.dirname(composeFile);
+const [fileArgument, projectDirectory] = parseArguments(process.argv.slice(2));
+const composeFile = path.resolve(fileArgument ?? path.join(repoRoot, 'docker-compose.yml'));
+// Relative paths in the file are resolved from here, as `docker compose --project-directory`.
+const composeDir = path.resolve(projectDirectory ?? path.dirname(composeFile));
+// The one-shot migration's entry point in the command-service image (Dockerfile layout).
+const MIGRATION_ENTRY = 'dist/apps/command-service/apps/command-service/src/database/migrate.js';
 
 const problems = [];
 const warnings = [];
@@ -49,6 +53,13 @@ function main() {
       `the project rules (${Object.keys(compose.services ?? {}).length} services, ` +
       `${dockerfilesLinted.size} Dockerfile(s) linted).`,
   );
+}
+
+function parseArguments(args) {
+  const at = args.indexOf('--project-directory');
+  const directory = at === -1 ? undefined : args[at + 1];
+  const rest = at === -1 ? args : args.filter((_, index) => index !== at && index !== at + 1);
+  return [rest[0], directory];
 }
 
 function loadCompose(file) {
@@ -124,10 +135,12 @@ function checkProjectRules(document) {
   if (Object.keys(services).length === 0) fail('services', 'none defined');
   const isApp = (name) => services[name]?.build !== undefined;
   const infra = Object.keys(services).filter((name) => !isApp(name));
+  const oneShots = oneShotServices(services);
 
   for (const [name, service] of Object.entries(services)) {
     const where = `services.${name}`;
-    checkHealthcheck(where, service.healthcheck);
+    if (oneShots.has(name)) checkOneShot(where, service);
+    else checkHealthcheck(where, service.healthcheck);
     if (service.image !== undefined) checkImageTag(`${where}.image`, service.image);
     checkBindMounts(where, service.volumes ?? []);
     if (!isApp(name)) continue;
@@ -135,8 +148,103 @@ function checkProjectRules(document) {
     checkDependsOn(where, service, infra);
     if (isRootUser(service.user)) fail(`${where}.user`, `runs as root ('${service.user}')`);
     checkDockerfileTarget(where, service.build);
+    if (!oneShots.has(name)) checkScalable(where, service);
   }
   checkCredentials(services);
+  checkMigrations(services, oneShots);
+}
+
+// A service that others wait for with service_completed_successfully runs once and exits.
+function oneShotServices(services) {
+  const oneShots = new Set();
+  for (const service of Object.values(services)) {
+    const dependsOn = Array.isArray(service.depends_on) ? {} : (service.depends_on ?? {});
+    for (const [name, dependency] of Object.entries(dependsOn)) {
+      if (dependency?.condition === 'service_completed_successfully') oneShots.add(name);
+    }
+  }
+  return oneShots;
+}
+
+function checkOneShot(where, service) {
+  const restart = service.restart ?? 'no';
+  if (restart !== 'no' && !String(restart).startsWith('on-failure')) {
+    fail(`${where}.restart`, `is '${restart}': a one-shot that exits 0 would be started again`);
+  }
+  if ((service.ports ?? []).length > 0) fail(`${where}.ports`, 'a one-shot publishes no ports');
+}
+
+// `docker compose up --scale NAME=N` needs replicas that can coexist on one host.
+function checkScalable(where, service) {
+  if (service.container_name !== undefined) {
+    fail(`${where}.container_name`, 'a fixed container name allows only one replica');
+  }
+  for (const port of service.ports ?? []) {
+    const published =
+      typeof port === 'object' ? port.published : String(port).split(':').slice(-2, -1)[0];
+    if (published !== undefined && /^[0-9]+$/.test(String(published))) {
+      fail(
+        `${where}.ports`,
+        `publishes the fixed host port ${published}, so a second replica cannot start: ` +
+          'put the service behind the proxy (or publish a range)',
+      );
+    }
+  }
+}
+
+// Replicas that skip migrations at start must wait for the one-shot migration, which runs the
+// same image's migration entry point against the same database.
+function checkMigrations(services, oneShots) {
+  const source = path.join(
+    composeDir,
+    MIGRATION_ENTRY.replace(/^dist\/apps\/[^/]+\//, '').replace(/\.js$/, '.ts'),
+  );
+  for (const [name, service] of Object.entries(services)) {
+    if (service.build === undefined) continue;
+    const environment = environmentOf(service);
+    if (environment.MIGRATIONS_AT_START !== 'false') continue;
+    const where = `services.${name}`;
+    const dependsOn = Array.isArray(service.depends_on) ? {} : (service.depends_on ?? {});
+    const migrators = Object.keys(dependsOn).filter(
+      (dependency) =>
+        oneShots.has(dependency) &&
+        dependsOn[dependency].condition === 'service_completed_successfully' &&
+        [services[dependency]?.command ?? []].flat().join(' ').includes(MIGRATION_ENTRY),
+    );
+    if (migrators.length === 0) {
+      fail(
+        `${where}.depends_on`,
+        'sets MIGRATIONS_AT_START=false but waits for no one-shot service running ' +
+          `${MIGRATION_ENTRY} (condition: service_completed_successfully)`,
+      );
+    }
+    for (const migrator of migrators) {
+      if (services[migrator].image !== service.image) {
+        fail(`services.${migrator}.image`, `differs from ${name}'s: migrate with the same build`);
+      }
+      if (environmentOf(services[migrator]).DATABASE_URL !== environment.DATABASE_URL) {
+        fail(`services.${migrator}.environment.DATABASE_URL`, `differs from ${name}'s`);
+      }
+      if (!existsSync(source)) {
+        fail(`services.${migrator}.command`, `${relative(source)} (its source) does not exist`);
+      }
+    }
+  }
+}
+
+function environmentOf(service) {
+  const environment = service.environment ?? {};
+  if (!Array.isArray(environment)) {
+    return Object.fromEntries(
+      Object.entries(environment).map(([key, value]) => [key, value == null ? '' : String(value)]),
+    );
+  }
+  return Object.fromEntries(
+    environment.map((entry) => {
+      const [key, ...value] = String(entry).split('=');
+      return [key, value.join('=')];
+    }),
+  );
 }
 
 function checkHealthcheck(where, healthcheck) {
@@ -227,11 +335,14 @@ function checkCredentials(services) {
         continue;
       }
       if (user === 'guest') fail(where, "uses RabbitMQ's guest user");
+      // Services built as the same image (a service and its one-shot migration) are one
+      // service for credentials.
       const key = `${url.hostname}/${user}`;
-      if (owners.has(key) && owners.get(key) !== name) {
-        fail(where, `shares user '${user}' with ${owners.get(key)}`);
+      const owner = owners.get(key);
+      if (owner && owner.name !== name && owner.image !== (service.image ?? name)) {
+        fail(where, `shares user '${user}' with ${owner.name}`);
       }
-      owners.set(key, name);
+      if (!owner) owners.set(key, { name, image: service.image ?? name });
       if (url.protocol.startsWith('amqp')) checkRabbitmqUser(where, host, url);
     }
   }
