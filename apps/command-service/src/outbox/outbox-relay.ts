@@ -7,12 +7,13 @@ import {
 } from '@nestjs/common';
 import { ORDER_ID_HEADER, ORDERS_EVENTS_EXCHANGE, routingKeyOf } from '@orders/contracts';
 import {
-  amqpBrokerAttributes,
+  amqpBrokerOf,
   recordFailure,
   startAmqpPublishSpan,
   traceHeadersOf,
+  type AmqpBroker,
 } from '@orders/platform/tracing';
-import type { Attributes, Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Client } from 'pg';
 import {
@@ -40,7 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopping = false;
   private running?: Promise<void>;
   private leader = false;
-  private readonly broker: Attributes;
+  private readonly broker: AmqpBroker;
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG)
@@ -50,7 +51,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly signal: CommitSignal,
     private readonly metrics: OutboxMetrics,
   ) {
-    this.broker = amqpBrokerAttributes(config.RABBITMQ_URL);
+    this.broker = amqpBrokerOf(config.RABBITMQ_URL);
   }
 
   get isLeader(): boolean {
@@ -191,7 +192,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 function publish(
   channel: ConfirmChannel,
   { envelope, traceparent }: StoredEvent,
-  broker: Attributes,
+  broker: AmqpBroker,
 ): Span {
   const routingKey = routingKeyOf(envelope.type);
   const span = startAmqpPublishSpan(
