@@ -225,24 +225,36 @@ describe('OpenTelemetry tracing', () => {
 
   it('loads nothing of OpenTelemetry but the API when OTEL_EXPORTER_OTLP_ENDPOINT is unset', () => {
     const root = join(__dirname, '..');
-    const loaded = (entry: string, env: Record<string, string>) =>
+    // Each service's whole module graph (the command service's main does not start it when
+    // required; the query service's main would, so its tracing and application modules instead).
+    const graphs = {
+      'command-service': ['main.js'],
+      'query-service': ['tracing.js', 'bootstrap-query-service.js'],
+    };
+    const loaded = (entries: string[], env: Record<string, string>) =>
       JSON.parse(
         execFileSync(
           process.execPath,
           [
             '-e',
-            `require(${JSON.stringify(entry)});` +
+            entries.map((entry) => `require(${JSON.stringify(entry)});`).join('') +
               'console.log(JSON.stringify(Object.keys(require.cache)' +
-              '.map((f) => /node_modules\\/(@opentelemetry\\/[^/]+)/.exec(f)?.[1]).filter(Boolean)))',
+              '.map((f) => /node_modules\\/(@opentelemetry\\/[^/]+)/.exec(f)?.[1]).filter(Boolean)));' +
+              'process.exit(0)',
           ],
           { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' },
         ),
       ) as string[];
-    for (const service of ['command-service', 'query-service']) {
-      const entry = join(root, `dist/apps/${service}/apps/${service}/src/tracing.js`);
-      expect(new Set(loaded(entry, {}))).toEqual(new Set(['@opentelemetry/api']));
-      // The same probe sees the SDK when tracing is on, so an empty answer above means something.
-      expect(loaded(entry, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint })).toContain(
+    for (const [service, files] of Object.entries(graphs)) {
+      const entries = files.map((file) =>
+        join(root, `dist/apps/${service}/apps/${service}/src/${file}`),
+      );
+      expect({ service, loaded: new Set(loaded(entries, {})) }).toEqual({
+        service,
+        loaded: new Set(['@opentelemetry/api']),
+      });
+      // The same probe sees the SDK when tracing is on, so the answer above means something.
+      expect(loaded(entries, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint })).toContain(
         '@opentelemetry/sdk-trace-base',
       );
     }
