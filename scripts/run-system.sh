@@ -7,8 +7,8 @@ bash scripts/ensure-installed.sh
 bash scripts/services.sh up
 npm run build
 unset PORT # each service has its own default port
-# FerretDB 1.24 deadlocks when its 50 PostgreSQL connections run out while it creates an
-# index (see test/support/mongo-test-database.ts): keep the query service's pool well below.
+# FerretDB 1.24 deadlocks once 50 updates run at once (see test/support/mongo-test-database.ts):
+# keep the query service's connections, and so its concurrent operations, well below that.
 export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:27017/orders_read?maxPoolSize=20}"
 
 node dist/apps/query-service/apps/query-service/src/main.js &

@@ -14,10 +14,11 @@ export interface TestDatabase {
 }
 
 /**
- * Connections per client. FerretDB 1.24 (PostgreSQL backend) deadlocks when its 50 backend
- * connections are all taken while a createIndexes or drop holds its metadata lock (seen here:
- * a query service starting while another projected with 100+ operations in flight). A test
- * run has at most four clients at once, so ten each keeps FerretDB's pool from running dry.
+ * Connections per client. FerretDB 1.24's PostgreSQL backend deadlocks for good once as many
+ * updates run at once as it has backend connections (50): each update holds one connection
+ * for its query and waits for a second for its transaction (reproduced with a pool of 5 and
+ * 100 concurrent updateOne calls). The driver runs one operation per connection, so capping
+ * every client at 10 keeps a test run (at most four clients at once) below that.
  */
 const MAX_POOL_SIZE = 10;
 
