@@ -30,7 +30,12 @@ const config: Config = {
   // Integration tests start real services; a project-level testTimeout is ignored by Jest.
   testTimeout: 120_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      // test/deploy/: the compose file and the Kubernetes manifests, checked without an engine.
+      testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/deploy/*.spec.ts'],
+    },
     {
       ...shared,
       displayName: 'integration',
