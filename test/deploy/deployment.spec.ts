@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import {
   checkManifests,
   loadKustomization,
@@ -13,6 +13,8 @@ import {
 } from './kubernetes-manifests';
 
 const ROOT = join(__dirname, '..', '..');
+// Where kubectl is installed (this project's machines), its kustomize checks our reading of it.
+const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const KUBERNETES = join(ROOT, 'deploy/kubernetes');
 
 interface ComposeService {
@@ -115,6 +117,15 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       'Service/query-service',
     ]);
     expect(checkManifests(loaded.objects, ROOT)).toEqual([]);
+  });
+
+  (HAS_KUBECTL ? it : it.skip)('are read as `kubectl kustomize` builds them', () => {
+    const built = execFileSync('kubectl', ['kustomize', KUBERNETES], { encoding: 'utf8' });
+    const key = (o: KubernetesObject) => `${String(o.kind)}/${o.metadata?.name ?? ''}`;
+    const byKey = (objects: KubernetesObject[]) =>
+      Object.fromEntries(objects.map((o) => [key(o), o]));
+    const kustomized = parseAllDocuments(built).map((d) => d.toJS() as KubernetesObject);
+    expect(byKey(loaded.objects)).toEqual(byKey(kustomized));
   });
 
   it('fail on what the Kubernetes API schema refuses', () => {
