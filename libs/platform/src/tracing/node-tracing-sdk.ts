@@ -37,12 +37,17 @@ export function startNodeTracingSdk(settings: TracingSettings): { shutdown(): Pr
           isOperationalPath(new URL(request.url ?? '/', 'http://localhost').pathname),
         requireParentforOutgoingSpans: true,
       }),
-      // Only the route handler: it names the server span by route template (`POST /orders`).
+      // No spans of its own: it only names the server span by route template (`POST /orders`).
       new ExpressInstrumentation({
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+        ignoreLayersType: [
+          ExpressLayerType.MIDDLEWARE,
+          ExpressLayerType.ROUTER,
+          ExpressLayerType.REQUEST_HANDLER,
+        ],
       }),
       // Without a parent these would be the relay's and the metrics' polling, one trace each.
-      new PgInstrumentation({ requireParentSpan: true }),
+      // Pool checkouts are not worth a span each (three per command).
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new MongoDBInstrumentation({ requireParentSpan: true }),
     ],
   });
