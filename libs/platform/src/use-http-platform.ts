@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { securityHeaders } from './http-hardening/security-headers';
 import { HttpIntake } from './lifecycle/http-intake';
 import type { TrustProxySetting } from './http-hardening/trust-proxy';
+import { answerMalformedHttpWithProblems } from './http/malformed-http';
 import { accessLog } from './observability/access-log';
 import { httpMetrics } from './observability/http-metrics';
 import { requestContext } from './observability/request-context';
@@ -31,6 +32,7 @@ export function useHttpPlatform(
   { jsonLogs = true, trustProxy = false }: HttpPlatformUse = {},
 ): void {
   app.set('trust proxy', trustProxy);
+  answerMalformedHttpWithProblems(app.getHttpServer());
   const logger = app.get(ServiceLogger);
   app.use(app.get(HttpIntake).track());
   if (jsonLogs) app.useLogger(logger);
