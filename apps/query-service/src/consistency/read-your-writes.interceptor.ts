@@ -1,9 +1,13 @@
 import {
+  applyDecorators,
   Injectable,
+  SetMetadata,
+  UseInterceptors,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { decodeConsistencyToken } from '@orders/contracts';
 import type { Request, Response } from 'express';
 import type { Observable } from 'rxjs';
@@ -19,17 +23,39 @@ export const CONSISTENCY_TIMEOUT_HEADER = 'x-consistency-timeout-ms';
 export const DEFAULT_CONSISTENCY_TIMEOUT_MS = 3000;
 export const MAX_CONSISTENCY_TIMEOUT_MS = 10_000;
 
+/** Validates a request's path and query, throwing the route's 400 problem when they are bad. */
+export type RequestValidation = (request: {
+  params: Record<string, unknown>;
+  query: unknown;
+}) => unknown;
+
+const VALIDATE_BEFORE_WAITING = Symbol('validateBeforeWaiting');
+
 /**
- * Read-your-writes for any query route (`@UseInterceptors(ReadYourWritesInterceptor)`): with
- * `X-Consistency-Token` the handler runs only once the read side reflects that write.
+ * Read-your-writes for a query controller: with `X-Consistency-Token` its handler runs only
+ * once the read side reflects that write. `validate` (the route's own parsing) runs first, so
+ * a bad request is a 400 at once, never a 503 after waiting for a token it came with.
  */
+export const ReadYourWrites = (validate: RequestValidation) =>
+  applyDecorators(
+    SetMetadata(VALIDATE_BEFORE_WAITING, validate),
+    UseInterceptors(ReadYourWritesInterceptor),
+  );
+
 @Injectable()
 export class ReadYourWritesInterceptor implements NestInterceptor {
-  constructor(private readonly waiter: ReadYourWritesWaiter) {}
+  constructor(
+    private readonly waiter: ReadYourWritesWaiter,
+    private readonly reflector: Reflector,
+  ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
+    this.reflector.getAllAndOverride<RequestValidation | undefined>(VALIDATE_BEFORE_WAITING, [
+      context.getHandler(),
+      context.getClass(),
+    ])?.(request);
     const timeoutMs = parseConsistencyTimeout(request.header(CONSISTENCY_TIMEOUT_HEADER));
     const tokenText = request.header(CONSISTENCY_TOKEN_HEADER);
     if (tokenText !== undefined) {

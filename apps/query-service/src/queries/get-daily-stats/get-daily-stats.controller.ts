@@ -1,9 +1,9 @@
-import { Controller, Get, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { currencySchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWritesInterceptor } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
 import { MS_PER_DAY, utcDayParam } from '../query-params';
 import type { DailyStatsRowResponse } from './daily-stats.response';
 import { GetDailyStatsQuery } from './get-daily-stats.query';
@@ -39,7 +39,7 @@ const dailyStatsParams = z
   });
 
 @Controller('stats')
-@UseInterceptors(ReadYourWritesInterceptor)
+@ReadYourWrites(({ query }) => parseRequest(dailyStatsParams, query, 'query'))
 export class GetDailyStatsController {
   constructor(private readonly queryBus: QueryBus) {}
 

@@ -1,14 +1,22 @@
-import { Controller, Get, Param, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { orderIdSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWritesInterceptor } from '../../consistency/read-your-writes.interceptor';
+import {
+  ReadYourWrites,
+  type RequestValidation,
+} from '../../consistency/read-your-writes.interceptor';
 import { GetOrderHistoryQuery } from './get-order-history.query';
 import type { OrderHistoryItemResponse } from './order-history.response';
 
+const parseHistoryRequest = ({ params, query }: Parameters<RequestValidation>[0]) => {
+  parseRequest(z.strictObject({}), query, 'query');
+  return parseRequest(orderIdSchema, params.id, 'id');
+};
+
 @Controller('orders')
-@UseInterceptors(ReadYourWritesInterceptor)
+@ReadYourWrites(parseHistoryRequest)
 export class GetOrderHistoryController {
   constructor(private readonly queryBus: QueryBus) {}
 
@@ -17,8 +25,7 @@ export class GetOrderHistoryController {
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
   ): Promise<OrderHistoryItemResponse[]> {
-    const orderId = parseRequest(orderIdSchema, id, 'id');
-    parseRequest(z.strictObject({}), query, 'query');
+    const orderId = parseHistoryRequest({ params: { id }, query });
     return this.queryBus.execute(new GetOrderHistoryQuery(orderId));
   }
 }

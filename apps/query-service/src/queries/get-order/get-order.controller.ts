@@ -1,10 +1,13 @@
-import { Controller, Get, Param, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { orderIdSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { ReadYourWritesInterceptor } from '../../consistency/read-your-writes.interceptor';
+import {
+  ReadYourWrites,
+  type RequestValidation,
+} from '../../consistency/read-your-writes.interceptor';
 import { instantParam, wholeNumberParam } from '../query-params';
 import { GetOrderQuery } from './get-order.query';
 import type { OrderViewResponse } from './order-view.response';
@@ -18,8 +21,13 @@ const pointInTimeParams = z
     error: 'give atVersion or asOf, not both',
   });
 
+const parseGetOrderRequest = ({ params, query }: Parameters<RequestValidation>[0]) => ({
+  orderId: parseRequest(orderIdSchema, params.id, 'id'),
+  ...parseRequest(pointInTimeParams, query, 'query'),
+});
+
 @Controller('orders')
-@UseInterceptors(ReadYourWritesInterceptor)
+@ReadYourWrites(parseGetOrderRequest)
 export class GetOrderController {
   constructor(private readonly queryBus: QueryBus) {}
 
@@ -29,8 +37,7 @@ export class GetOrderController {
     @Query() query: Record<string, unknown>,
     @Res({ passthrough: true }) response: Response,
   ): Promise<OrderViewResponse> {
-    const orderId = parseRequest(orderIdSchema, id, 'id');
-    const { atVersion, asOf } = parseRequest(pointInTimeParams, query, 'query');
+    const { orderId, atVersion, asOf } = parseGetOrderRequest({ params: { id }, query });
     const pointInTime =
       atVersion !== undefined ? { atVersion } : asOf !== undefined ? { asOf } : null;
     const view = await this.queryBus.execute(new GetOrderQuery(orderId, pointInTime));

@@ -1,9 +1,9 @@
-import { Controller, Get, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { currencySchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWritesInterceptor } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
 import { wholeNumberParam } from '../query-params';
 import { GetProductStatsQuery } from './get-product-stats.query';
 import type { ProductStatsRowResponse } from './product-stats.response';
@@ -16,7 +16,7 @@ const productStatsParams = z.strictObject({
 });
 
 @Controller('stats')
-@UseInterceptors(ReadYourWritesInterceptor)
+@ReadYourWrites(({ query }) => parseRequest(productStatsParams, query, 'query'))
 export class GetProductStatsController {
   constructor(private readonly queryBus: QueryBus) {}
 

@@ -1,9 +1,9 @@
-import { Controller, Get, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { identifierSchema, orderStatusSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWritesInterceptor } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
 import { instantOrDayParam, wholeNumberParam } from '../query-params';
 import { ListOrdersQuery } from './list-orders.query';
 import { decodeOrderListCursor, filtersFingerprint } from './order-list.cursor';
@@ -48,7 +48,7 @@ const listOrdersParams = z
   });
 
 @Controller('orders')
-@UseInterceptors(ReadYourWritesInterceptor)
+@ReadYourWrites(({ query }) => parseRequest(listOrdersParams, query, 'query'))
 export class ListOrdersController {
   constructor(private readonly queryBus: QueryBus) {}
 
