@@ -11,8 +11,8 @@ export interface StoppableService {
  * closing fails). Listens from before the start, so a signal that arrives while the service
  * is still starting waits for the start to finish and then closes what it opened, instead of
  * racing Nest's init (Nest's own shutdown hooks close the application concurrently with an
- * unfinished init). Buffered trace spans are exported before the exit. A second signal exits
- * at once.
+ * unfinished init). Buffered trace spans are exported before the exit. Further signals are
+ * ignored while it stops.
  */
 export function runUntilSignalled(name: string, start: () => Promise<StoppableService>): void {
   let service: StoppableService | null = null;
@@ -28,11 +28,10 @@ export function runUntilSignalled(name: string, start: () => Promise<StoppableSe
       process.exit(1);
     }
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      console.error(`${name}: ${signal} again; exiting without finishing the work in hand`);
-      process.exit(1);
-    }
+  const onSignal = () => {
+    // Repeats are common (Ctrl-C under npm or a shell script reaches the process twice) and
+    // must not cut the stop short; SIGKILL is there for a stop that takes too long.
+    if (stopping) return;
     stopping = true;
     if (service) void close(service);
   };
