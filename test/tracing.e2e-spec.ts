@@ -39,6 +39,7 @@ describe('OpenTelemetry tracing', () => {
     command = await startService('command', {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      LOG_LEVEL: 'info',
       DATABASE_URL: databaseUrl(database),
       RABBITMQ_URL: amqpUrl,
     });
@@ -120,6 +121,14 @@ describe('OpenTelemetry tracing', () => {
     expect(handle.service).toBe('command-service');
     expect(handle.attributes['orders.order_id']).toBe(placed.orderId);
     expect(handle.parentSpanId).toBe(server.spanId);
+    // Its log line says which trace and span it belongs to.
+    const accessLine = command
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request completed"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.url === '/orders' && line.method === 'POST');
+    expect(accessLine).toMatchObject({ trace_id: traceId, span_id: server.spanId });
     // The event append's SQL runs inside the command span (pg instrumentation).
     const inserts = spans.filter(
       (s) =>

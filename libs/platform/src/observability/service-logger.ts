@@ -1,5 +1,6 @@
 import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
+import { activeTraceFields } from '../tracing/trace-context';
 import { currentRequestContext } from './request-context';
 
 export type LogLevelName = Level;
@@ -7,8 +8,9 @@ export type LogLevelName = Level;
 export const SERVICE_LOGGER = Symbol('ServiceLogger');
 
 /**
- * One JSON object per line: ISO time, level name, service, message, and the request and
- * correlation ids of the request (or message) being served, if any.
+ * One JSON object per line: ISO time, level name, service, message, the request and
+ * correlation ids of the request (or message) being served, and its trace and span ids when
+ * it is traced.
  */
 export function createServiceLogger(
   service: string,
@@ -20,7 +22,11 @@ export function createServiceLogger(
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
-    mixin: () => currentRequestContext() ?? {},
+    mixin: () => {
+      const request = currentRequestContext();
+      const traced = activeTraceFields();
+      return traced ? Object.assign({}, request, traced) : (request ?? {});
+    },
     redact: { paths: ['authorization', '*.authorization'], censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -28,6 +28,19 @@ export function traceparentOf(span: Span): string | undefined {
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
+/**
+ * The active span's ids under the names OpenTelemetry's log correlation uses, for log lines
+ * written inside a traced operation; undefined when tracing is off or nothing is traced.
+ */
+export function activeTraceFields():
+  { trace_id: string; span_id: string; trace_flags: string } | undefined {
+  const spanContext = trace.getSpanContext(context.active());
+  // Not isRecording(): a request's last line is written after its span has ended.
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
+  const { traceId, spanId, traceFlags } = spanContext;
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
+}
+
 /** A context whose parent is the span a stored `traceparent` names (unchanged without one). */
 export function contextOfTraceparent(
   traceparent: string | null | undefined,
