@@ -54,7 +54,12 @@ function envelopeSchema(type: OrderEventType) {
 const eventHeaders = {
   type: 'object',
   properties: {
-    traceparent: { type: 'string', description: 'W3C trace context of the command' },
+    traceparent: {
+      type: 'string',
+      description:
+        "W3C trace context: the relay's publish span (a child of the command's span) when " +
+        "tracing is on, else the command request's own traceparent",
+    },
     [ORDER_ID_HEADER]: { type: 'string', format: 'uuid', description: 'For partitioning by order' },
   },
 };
