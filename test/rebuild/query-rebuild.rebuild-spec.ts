@@ -171,7 +171,12 @@ beforeAll(async () => {
 /** SIGTERM, and SIGKILL (with the service's last output) if it has not stopped in 30 s. */
 async function stopWithin(service: ServiceProcess | undefined): Promise<void> {
   if (!service) return;
-  const stopped = await Promise.race([service.stop(), delay(30_000).then(() => 'hung' as const)]);
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), 30_000);
+  });
+  const stopped = await Promise.race([service.stop(), hung]);
+  clearTimeout(timer);
   if (stopped === 'hung') {
     console.error(`service did not stop on SIGTERM:\n${service.output().slice(-5000)}`);
     await service.stop('SIGKILL');
