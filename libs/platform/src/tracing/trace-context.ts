@@ -23,10 +23,12 @@ export function ordersTracer(): Tracer {
 
 /** The W3C `traceparent` of a span, or undefined for a span that is not real (tracing off). */
 export function traceparentOf(span: Span): string | undefined {
-  const { traceId, spanId, traceFlags } = span.spanContext();
-  if (!isSpanContextValid(span.spanContext())) return undefined;
-  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return undefined;
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${hexFlags(spanContext.traceFlags)}`;
 }
+
+const hexFlags = (traceFlags: number) => (traceFlags & 0xff).toString(16).padStart(2, '0');
 
 /**
  * The active span's ids under the names OpenTelemetry's log correlation uses, for log lines
@@ -38,7 +40,7 @@ export function activeTraceFields():
   // Not isRecording(): a request's last line is written after its span has ended.
   if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
   const { traceId, spanId, traceFlags } = spanContext;
-  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
+  return { trace_id: traceId, span_id: spanId, trace_flags: hexFlags(traceFlags) };
 }
 
 /** A context whose parent is the span a stored `traceparent` names (unchanged without one). */
