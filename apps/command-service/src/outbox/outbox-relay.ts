@@ -138,18 +138,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
     let position = await this.checkpoint.load();
     let unroutableBackoff = 500;
+    // Reads run ahead of the loop; a read nobody awaits any more must not reject unhandled.
+    const readAfter = (after: bigint) => {
+      const reading = this.store.readFeed(after, this.config.RELAY_BATCH_SIZE);
+      reading.catch(() => undefined);
+      return reading;
+    };
+    let next = readAfter(position);
     while (!this.stopping) {
       const failed = failure();
       if (failed) throw failed;
-      const batch = await this.store.readFeed(position, this.config.RELAY_BATCH_SIZE);
-      if (batch.length === 0) {
+      const batch = await next;
+      const read = batch.at(-1)?.envelope.position;
+      if (read === undefined) {
         await this.signal.wait(this.config.RELAY_POLL_INTERVAL_MS);
+        next = readAfter(position);
         continue;
       }
       returned.clear();
       const spans: Span[] = [];
       try {
         for (const event of batch) spans.push(publish(channel, event, this.broker));
+        // The next batch is read while the broker confirms this one; it is read again from
+        // the checkpoint if this one does not go through whole.
+        next = readAfter(BigInt(read));
         await channel.waitForConfirms();
       } catch (error) {
         for (const span of spans) endPublishSpan(span, error);
@@ -176,6 +188,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         );
         await this.signal.wait(unroutableBackoff);
         unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);
+        next = readAfter(position);
       } else {
         unroutableBackoff = 500;
       }
