@@ -1,4 +1,8 @@
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import type {
+  BeforeApplicationShutdown,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import type { Channel } from 'amqplib';
 import {
   ReconnectingConsumer,
@@ -10,12 +14,13 @@ export type QueueConsumerSettings = Omit<ReconnectingConsumerOptions, 'declare' 
 
 /**
  * A Nest provider consuming one queue for the application's lifetime: it starts consuming
- * at bootstrap (waiting for the first connection attempt only) and, before the application
- * shuts down, stops taking deliveries, finishes and settles the ones in hand, then closes
- * the channel and the connection.
+ * at bootstrap (waiting for the first connection attempt only); on shutdown it stops taking
+ * deliveries in the destroy hook, which Nest runs for every provider before any
+ * before-shutdown hook, so all consumers (and HTTP) stop intake at once; then it finishes
+ * and settles the deliveries in hand and closes the channel and the connection.
  */
 export abstract class ManagedQueueConsumer
-  implements OnApplicationBootstrap, BeforeApplicationShutdown
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown
 {
   private readonly consumer: ReconnectingConsumer;
 
@@ -34,6 +39,10 @@ export abstract class ManagedQueueConsumer
 
   onApplicationBootstrap(): Promise<void> {
     return this.consumer.start();
+  }
+
+  onModuleDestroy(): void {
+    this.consumer.stopConsuming();
   }
 
   beforeApplicationShutdown(): Promise<void> {

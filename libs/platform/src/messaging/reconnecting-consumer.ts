@@ -84,6 +84,11 @@ export class ReconnectingConsumer {
     });
   }
 
+  /** Begins the stop: cancels the consumer in the background; `close` waits for the rest. */
+  stopConsuming(): void {
+    this.stop.abort();
+  }
+
   /** Takes no new deliveries, finishes the ones in hand, then closes the connection. */
   async close(): Promise<void> {
     this.stop.abort();
