@@ -13,7 +13,10 @@ export interface QueryServiceOptions {
   config?: Partial<QueryServiceConfig>;
   /** Replaces the JSON service logger, which then stays silent; `false` for no logs at all. */
   logger?: LoggerService | LogLevel[] | false;
-  /** Listen for SIGTERM/SIGINT and shut down cleanly (default true). */
+  /**
+   * Nest's own SIGTERM/SIGINT hooks (default false). main.ts runs the service under
+   * runUntilSignalled instead: Nest's hooks close the application while its init still runs.
+   */
   shutdownHooks?: boolean;
 }
 
@@ -42,7 +45,7 @@ export async function bootstrapQueryService(
   // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
   app.set('etag', false);
   app.useGlobalFilters(new ProblemDetailsFilter(translateQueryError));
-  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
+  if (options.shutdownHooks ?? false) app.enableShutdownHooks();
   try {
     await app.listen(config.port);
   } catch (error) {

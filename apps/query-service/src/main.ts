@@ -4,6 +4,6 @@ import { runUntilSignalled } from '@orders/platform';
 import { bootstrapQueryService } from './bootstrap-query-service';
 
 runUntilSignalled('query-service', async () => {
-  const { app } = await bootstrapQueryService({ shutdownHooks: false });
+  const { app } = await bootstrapQueryService();
   return app;
 });
