@@ -11,7 +11,9 @@ import { HttpProblem } from './http-problem';
  */
 export function answerMalformedHttpWithProblems(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // As Node's own handler does: no second answer once one has begun on this connection.
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
       socket.destroy();
       return;
     }
