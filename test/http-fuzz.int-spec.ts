@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { Client } from 'pg';
 import { z } from 'zod';
 import {
@@ -309,6 +310,33 @@ describe('HTTP fuzzing: bad requests are 4xx problem+json and change nothing', (
         maxSkipsPerRun: 1000,
         // Shrinking replays requests against live services: report the first failure as found.
         endOnFailure: true,
+        // Bad requests the services once got wrong, tried first on every run.
+        examples: [
+          // Was 503 after waiting for the token, instead of 400 for the bad limit.
+          [
+            {
+              request: {
+                service: 'query',
+                method: 'GET',
+                path: '/orders?limit=abc',
+                headers: {
+                  'x-consistency-token': Buffer.from(
+                    JSON.stringify([1, seeds[0]!.orderId, 99, '1']),
+                  ).toString('base64url'),
+                  'x-consistency-timeout-ms': '0',
+                },
+              },
+              authOn: false,
+            },
+          ],
+          // Was Node's bare `400 Bad Request`, without a problem body.
+          [
+            {
+              request: { service: 'command', method: 'FOO', path: '/orders', headers: {} },
+              authOn: false,
+            },
+          ],
+        ],
         plugins: [fc.interruptAfterTimeLimit(75_000, { failOnInterrupt: true })],
       },
     );
@@ -322,4 +350,31 @@ describe('HTTP fuzzing: bad requests are 4xx problem+json and change nothing', (
     );
     expect(await observable()).toEqual(before);
   }, 120_000);
+
+  it('answers a body announced over 64 KiB with 413 at once, without waiting for it', async () => {
+    const { hostname, port } = new URL(services.commandOpen.url);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          'POST /orders HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\n' +
+            'Content-Length: 99999999999\r\n\r\n{',
+        );
+      });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (text.includes('"code"')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.setTimeout(5_000, () => reject(new Error(`no answer within 5 s: ${text}`)));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/content-type: application\/problem\+json/i);
+    expect(answer).toContain('"code":"BODY_TOO_LARGE"');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
 });
