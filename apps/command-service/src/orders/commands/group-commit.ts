@@ -43,7 +43,8 @@ interface Waiting {
  * Group commit: commands decided while earlier transactions are still in flight are written
  * together, in one transaction with one INSERT for all their events and one for their
  * idempotency answers, so the cost of a commit (round trips, WAL flush) is shared instead of
- * paid per command. With no transaction in flight a command is written at once, alone.
+ * paid per command. While fewer than CONCURRENT_TRANSACTIONS are in flight, a command is
+ * written at once (alone, when nothing else waits), so a quiet service adds no delay.
  *
  * A batch is all or nothing: when one command in it conflicts (another replica appended to
  * its order, or its idempotency key was taken meanwhile) the batch rolls back and each
