@@ -131,4 +131,19 @@ describe('group commit', () => {
     );
     expect(added).toMatchObject({ status: 200, body: { version: 4 } });
   });
+
+  it('refuses to place an order again through a replica that has not seen it', async () => {
+    const [a, b] = replicas as [ServiceProcess, ServiceProcess];
+    const orderId = randomUUID();
+    const body = { orderId, customerId: 'c-3', currency: 'EUR' };
+    expect((await send(a, '/orders', body)).status).toBe(201);
+    // b presumes a new order new, so its first append fails the version check.
+    const again = await send(b, '/orders', body);
+    expect(again).toMatchObject({ status: 409, body: { code: 'ORDER_ALREADY_EXISTS' } });
+    const { rows } = await sql.query(
+      'SELECT count(*)::int AS n FROM order_events WHERE order_id = $1',
+      [orderId],
+    );
+    expect(rows[0]).toEqual({ n: 1 });
+  });
 });

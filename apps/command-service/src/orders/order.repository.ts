@@ -47,6 +47,11 @@ export class OrderRepository {
     return this.recent.get(orderId);
   }
 
+  /** An order with no events yet. */
+  unwritten(): LoadedOrder {
+    return { state: initialOrderState, version: 0, lastPosition: null };
+  }
+
   /** Remembers an order after a committed append (the least recently written is forgotten). */
   remember(
     orderId: string,

@@ -114,7 +114,8 @@ export class OrderCommandRunner {
 
   /**
    * Decides on the order's remembered state when this replica wrote its last events (the
-   * append's version check catches another replica's newer events), else on a fresh load.
+   * append's version check catches another replica's newer events) or on an empty one for a
+   * new order, else on a fresh load.
    * Only a write may come of a remembered state: a refusal, a mismatched If-Match or a
    * command with nothing to do is decided again on a fresh load before it is answered.
    */
@@ -123,7 +124,11 @@ export class OrderCommandRunner {
     command: OrderCommand,
     context: CommandContext,
   ): Promise<CommandOutcome> {
-    let remembered = this.orders.remembered(orderId);
+    // An order being placed is presumed new (its load would cost two reads): if it exists,
+    // the append of version 1 fails its check and the command is decided on a fresh load.
+    const presumedNew = command.type === 'PlaceOrder' && context.expectedVersion === undefined;
+    let remembered =
+      this.orders.remembered(orderId) ?? (presumedNew ? this.orders.unwritten() : undefined);
     for (let attempt = 1; ; attempt++) {
       const order = remembered ?? (await this.orders.load(orderId));
       let events: OrderEvent[];
