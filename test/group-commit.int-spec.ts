@@ -50,11 +50,21 @@ describe('group commit', () => {
   }
 
   it('writes commands that arrive together in shared transactions', async () => {
-    const answers = await Promise.all(
+    // Appends wait on this lock, so the commands arrive while transactions are in flight,
+    // however fast the machine is.
+    const blocker = new Client({ connectionString: databaseUrl(database) });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE order_events IN SHARE MODE');
+    const sending = Promise.all(
       Array.from({ length: 64 }, () =>
         send(replicas[0]!, '/orders', { customerId: 'c-group', currency: 'EUR' }),
       ),
     );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await blocker.query('COMMIT');
+    await blocker.end();
+    const answers = await sending;
     expect(answers.map((a) => a.status)).toEqual(Array(64).fill(201));
     const { rows } = await sql.query<{ orders: number; transactions: number }>(
       `SELECT count(DISTINCT order_id)::int AS orders,
