@@ -90,22 +90,24 @@ describe('outbox relay', () => {
     const holdOpen = async (delayMs: number) => {
       await sleep(delayMs);
       await dataSource.transaction(async (manager) => {
-        const [event] = await store.appendToStream(
-          manager,
-          randomUUID(),
-          { version: 0, lastPosition: null },
-          [
-            {
-              type: 'OrderPlaced',
-              data: { customerId: 'held', currency: 'EUR', items: [], itemCount: 0, total: 0 },
-            },
-          ],
-          { correlationId: 'held', causationId: 'held' },
-        );
+        const [appended] = await store.appendToStreams(manager, [
+          {
+            orderId: randomUUID(),
+            stream: { version: 0, lastPosition: null },
+            events: [
+              {
+                type: 'OrderPlaced',
+                data: { customerId: 'held', currency: 'EUR', items: [], itemCount: 0, total: 0 },
+              },
+            ],
+            metadata: { correlationId: 'held', causationId: 'held' },
+          },
+        ]);
         await sleep(700);
         const [max] = await dataSource.query<{ max: string }[]>(
           'SELECT max(position)::text AS max FROM order_events',
         );
+        const event = appended?.[0];
         overtaken.push({ held: BigInt(event!.position), committedAbove: BigInt(max!.max) });
       });
     };

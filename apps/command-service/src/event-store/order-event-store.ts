@@ -87,24 +87,9 @@ export class OrderEventStore {
   }
 
   /**
-   * Appends events after `stream.version` inside the caller's transaction.
-   * Throws StreamVersionConflict when another writer got there first.
-   */
-  async appendToStream(
-    manager: EntityManager,
-    orderId: string,
-    stream: Pick<OrderStream, 'version' | 'lastPosition'>,
-    events: readonly OrderEvent[],
-    metadata: EventMetadata,
-  ): Promise<EventEnvelope[]> {
-    const [appended] = await this.appendToStreams(manager, [{ orderId, stream, events, metadata }]);
-    return appended ?? [];
-  }
-
-  /**
-   * Appends to several streams in one statement of the caller's transaction (group commit):
-   * the events of all of them share the transaction's id, and the index runs across the
-   * whole statement. Returns each append's stored events, in the order given. Throws
+   * Appends events after each stream's version, to several streams in one statement of the
+   * caller's transaction (group commit): the events of all of them share the transaction's
+   * id, and the index runs across the whole statement. Returns each append's stored events, in the order given. Throws
    * StreamVersionConflict when another writer got to any of the streams first.
    */
   async appendToStreams(
