@@ -74,8 +74,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
   // The query service declares and binds its queue, then stops: at full load the command side
   // is measured alone (on two shared cores the projection into FerretDB would take most of
   // the CPU); its events wait in the queue. The half load runs with the query side on.
-  await (await system.startQuery()).stop();
-  system.queries.length = 0;
+  await system.declareQueryQueue();
   const command = await system.startCommand();
   const commands = new HttpClient(command.url, concurrency);
   let queries: HttpClient | undefined;
@@ -255,9 +254,7 @@ async function measureRelayAndProjection(system: SystemUnderTest): Promise<Run> 
   await sql.connect();
   const queue = QUERY_QUEUE;
   try {
-    const query = await system.startQuery(); // declares and binds its queue
-    await query.stop();
-    system.queries.length = 0;
+    await system.declareQueryQueue();
     log(`relay: writing a backlog of ${backlog} events, then draining it`);
     let head = await writeBacklog(sql, backlog);
     let started = performance.now();

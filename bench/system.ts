@@ -40,6 +40,12 @@ export class SystemUnderTest {
     return service;
   }
 
+  /** Starts a query service only for it to declare and bind its queue, then stops it. */
+  async declareQueryQueue(): Promise<void> {
+    await (await this.startQuery()).stop();
+    this.queries.pop();
+  }
+
   async startCommand(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const service = await startService('command', {
       DATABASE_URL: this.databaseUrl,
