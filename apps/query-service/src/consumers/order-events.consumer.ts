@@ -8,17 +8,12 @@ import {
   type Delivery,
 } from '@orders/platform';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import {
-  MongoError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerSelectionError,
-} from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
 import { OrderVersionNotifier } from '../consistency/order-version.notifier';
 import { OrderViewProjectionError, orderViewIdOf } from '../projections/order-view.projection';
 import { ReadModelGenerations } from '../read-store/read-model-generations';
+import { isReadStoreUnavailable } from '../read-store/read-store-unavailable';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
 import { ReadModelWriter, type ApplyOutcome } from '../read-store/read-model.writer';
 import { isSwitchMarker, parseSwitchMarker } from '../rebuild/read-model-switch.message';
@@ -178,7 +173,7 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
           return;
         }
         if (delivery.stopping.aborted) return;
-        if (isTransientReadStoreError(error)) {
+        if (isReadStoreUnavailable(error)) {
           // The read store is unreachable: keep the message unacked and retry here rather than
           // spend its bounded redeliveries on an outage. On shutdown the broker takes it back.
           this.logger.warn(
@@ -251,16 +246,6 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
       `dead-lettering message ${messageId} (${message.fields.routingKey}) to ${this.topology.deadLetterQueue}: ${reason.slice(0, 1000)}`,
     );
   }
-}
-
-/** Failures that go away by themselves when the read store is back: worth retrying in place. */
-function isTransientReadStoreError(error: unknown): boolean {
-  return (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoNotConnectedError ||
-    (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'))
-  );
 }
 
 function describe(envelope: EventEnvelope): string {

@@ -1,6 +1,6 @@
 import { HttpProblem } from '@orders/platform';
-import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { QueryError, type QueryErrorCode } from '../errors/query.errors';
+import { isReadStoreUnavailable } from '../read-store/read-store-unavailable';
 
 const problems: Record<
   QueryErrorCode,
@@ -36,7 +36,7 @@ export function translateQueryError(error: unknown): HttpProblem | undefined {
     return new HttpProblem(status, error.code, title, error.message, {}, headers);
   }
   // An unreachable read store is the server's trouble, not the client's: 503, never a bare 500.
-  if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {
+  if (isReadStoreUnavailable(error)) {
     return new HttpProblem(
       503,
       'READ_STORE_UNAVAILABLE',

@@ -1,11 +1,17 @@
 import { Module } from '@nestjs/common';
-import { mongoClientProvider } from './mongo-client.provider';
+import { mongoClientProvider, mongoHeartbeatWatchdogProvider } from './mongo-client.provider';
 import { ReadModelGenerations } from './read-model-generations';
 import { ReadModelWriter } from './read-model.writer';
 import { ReadStore } from './read-store.service';
 
 @Module({
-  providers: [mongoClientProvider, ReadStore, ReadModelGenerations, ReadModelWriter],
+  providers: [
+    mongoClientProvider,
+    mongoHeartbeatWatchdogProvider,
+    ReadStore,
+    ReadModelGenerations,
+    ReadModelWriter,
+  ],
   exports: [ReadStore, ReadModelGenerations, ReadModelWriter],
 })
 export class ReadStoreModule {}

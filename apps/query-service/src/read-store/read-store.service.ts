@@ -7,7 +7,8 @@ import {
 } from '@nestjs/common';
 import type { Db, MongoClient } from 'mongodb';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
-import { MONGO_CLIENT } from './mongo-client.provider';
+import { MONGO_CLIENT, MONGO_HEARTBEAT_WATCHDOG } from './mongo-client.provider';
+import type { MongoHeartbeatWatchdog } from './mongo-heartbeat.watchdog';
 import {
   ensureReadModelIndexes,
   readModelCollectionsOf,
@@ -24,6 +25,7 @@ export class ReadStore implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(MONGO_CLIENT) private readonly client: MongoClient,
+    @Inject(MONGO_HEARTBEAT_WATCHDOG) private readonly watchdog: MongoHeartbeatWatchdog,
     @Inject(QUERY_SERVICE_CONFIG) config: QueryServiceConfig,
   ) {
     this.db = client.db(config.mongodbDatabase);
@@ -60,6 +62,7 @@ export class ReadStore implements OnModuleInit, OnApplicationShutdown {
 
   /** Runs after the HTTP server and the consumer have stopped, so no one still needs it. */
   async onApplicationShutdown(): Promise<void> {
+    await this.watchdog.stop();
     await this.client.close();
   }
 }
