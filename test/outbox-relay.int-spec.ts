@@ -65,7 +65,7 @@ describe('outbox relay', () => {
 
   async function storedPositions(): Promise<string[]> {
     const rows: { position: string }[] = await dataSource.query(
-      'SELECT position::text FROM order_events ORDER BY position',
+      'SELECT position::text FROM order_events ORDER BY order_events.position',
     );
     return rows.map((r) => r.position);
   }
@@ -135,6 +135,55 @@ describe('outbox relay', () => {
       expect(message.properties.contentType).toBe('application/json');
       expect(message.properties.deliveryMode).toBe(2);
     }
+  });
+
+  it('pages the feed and publishes in numeric position order where positions gain a digit', async () => {
+    // Created and migrated by a service that does not relay; the events are then given
+    // positions that sort differently as numbers and as text.
+    const feedService = await startService('command', { ...env(), RELAY_ENABLED: 'false' });
+    services.push(feedService);
+    dataSource = createDataSource(databaseUrl(database), 2);
+    await dataSource.initialize();
+    const positions = ['9', '10', '11', '99', '100', '101', '1000'];
+    const store = new OrderEventStore(dataSource);
+    await dataSource.transaction((manager) =>
+      store.appendToStreams(
+        manager,
+        positions.map(() => ({
+          orderId: randomUUID(),
+          stream: { version: 0, lastPosition: null },
+          events: [
+            {
+              type: 'OrderPlaced' as const,
+              data: { customerId: 'digits', currency: 'EUR', items: [], itemCount: 0, total: 0 },
+            },
+          ],
+          metadata: { correlationId: 'digits', causationId: 'digits' },
+        })),
+      ),
+    );
+    await dataSource.query(
+      `UPDATE order_events SET position = numbered.position
+         FROM (SELECT event_id, (ARRAY[${positions.join(',')}]::bigint[])[row_number() OVER (ORDER BY position)] AS position
+                 FROM order_events) AS numbered
+        WHERE order_events.event_id = numbered.event_id`,
+    );
+    expect(await storedPositions()).toEqual(positions);
+
+    const paged: string[] = [];
+    let after = '0';
+    for (;;) {
+      const response = await fetch(`${feedService.url}/events?after=${after}&limit=2`);
+      const page = (await response.json()) as { events: EventEnvelope[]; lastPosition: string };
+      paged.push(...page.events.map((e) => e.position));
+      if (page.events.length < 2) break;
+      after = page.lastPosition;
+    }
+    expect(paged).toEqual(positions);
+
+    services.push(await startService('command', { ...env(), RELAY_BATCH_SIZE: '2' }));
+    await waitUntilObserved(positions);
+    expect(observer.bodies<EventEnvelope>().map((e) => e.position)).toEqual(positions);
   });
 
   it('loses nothing when the relay is killed and restarted mid-stream', async () => {

@@ -55,6 +55,11 @@ interface EventRow {
   occurred_at: Date;
 }
 
+/**
+ * The position goes out as text (a bigint does not fit a JS number). The output column keeps the
+ * name `position`, so a query ordering by it must say `order_events.position`: a bare
+ * `ORDER BY position` sorts the text ('1000' before '999') and pages skip events.
+ */
 const EVENT_COLUMNS = `position::text, event_id, order_id, version, type, schema_version, data,
   correlation_id, causation_id, traceparent, occurred_at`;
 
@@ -167,7 +172,7 @@ export class OrderEventStore {
       `SELECT ${EVENT_COLUMNS} FROM order_events
         WHERE position > $1
           AND position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${POSITION_SLOTS_PER_TRANSACTION}
-        ORDER BY position
+        ORDER BY order_events.position
         LIMIT $2`,
       [after.toString(), limit],
     );
