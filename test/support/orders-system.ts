@@ -92,6 +92,14 @@ export class OrdersSystem {
       { timeoutMs: 90_000 },
     );
     const events = await this.readFeed();
+    // The feed is what the read side sees; PostgreSQL is the truth it must show in full.
+    const { rows } = await this.sql.query<{ n: number; last: string | null }>(
+      'SELECT count(*)::int AS n, max(position)::text AS last FROM order_events',
+    );
+    expect({ feed: events.length, last: events.at(-1)?.position ?? null }).toEqual({
+      feed: rows[0]?.n,
+      last: rows[0]?.last,
+    });
     const byOrder = eventsByOrder(events);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
     for (const [orderId, stream] of byOrder) {
@@ -112,12 +120,21 @@ export class OrdersSystem {
       'the read model to show every stored event',
       async () => {
         const views = await this.listAll();
-        return [...byOrder].every(([id, stream]) => views.get(id)?.version === stream.length)
-          ? true
-          : undefined;
+        const behind = [...byOrder].filter(([id, s]) => views.get(id)?.version !== s.length);
+        if (behind.length === 0) return true;
+        const [id, stream] = behind[0]!;
+        throw new Error(
+          `${behind.length} of ${byOrder.size} orders behind, e.g. ${id} at ` +
+            `v${views.get(id)?.version ?? '-'} of ${stream.length}`,
+        );
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
-    );
+    ).catch((error: unknown) => {
+      // What the query service said last is what tells why it did not catch up.
+      throw new Error(
+        `${String(error)}\nquery service output:\n${this.query.output().slice(-4_000)}`,
+      );
+    });
     // Every order's summary through the list API: one page walk over the whole read model.
     const listed = new Map<
       string,
@@ -180,7 +197,7 @@ export class OrdersSystem {
     do {
       const after: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
       const response = await fetch(`${this.query.url}/orders?limit=100${after}`);
-      if (!response.ok) return views;
+      if (!response.ok) throw new Error(`GET /orders answered ${response.status}`);
       const page = (await response.json()) as {
         items: { orderId: string; version: number }[];
         nextCursor: string | null;

@@ -58,14 +58,22 @@ export async function startService(
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  let stopping = false;
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => {
+      // A service that dies on its own (a crash, a port taken) would otherwise go unnoticed.
+      if (!stopping && code !== null) {
+        console.warn(`${kind} service exited by itself (code ${code}):\n${output.slice(-4_000)}`);
+      }
+      resolve(code);
+    }),
   );
   const service: ServiceProcess = {
     url: `http://127.0.0.1:${port}`,
     child,
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       // A shutdown that hangs is reported, then ended, so one bug cannot hang a whole run.
       const timer = setTimeout(() => {
