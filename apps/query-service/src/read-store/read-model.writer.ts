@@ -10,6 +10,7 @@ import {
   orderViewIdOf,
 } from '../projections/order-view.projection';
 import type { ReadModelCollections } from './read-model.collections';
+import { isReadStoreUnavailable } from './read-store-unavailable';
 
 export type ApplyOutcome =
   | { kind: 'applied'; orderId: string; version: number }
@@ -78,7 +79,11 @@ const BATCH_CONCURRENCY = 8;
  */
 @Injectable()
 export class ReadModelWriter {
-  /** Applies one delivered event, in a span of its own under the delivery's span. */
+  /**
+   * Applies one delivered event, in a span of its own under the delivery's span. Events of
+   * other orders that arrive meanwhile share its writes (GroupApply); the caller applies one
+   * event per order at a time.
+   */
   applyOrderEvent(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
     const attributes = {
       'orders.order_id': envelope.orderId,
@@ -86,22 +91,22 @@ export class ReadModelWriter {
       'orders.event_version': envelope.version,
     };
     return inChildSpan(`project ${envelope.type}`, attributes, async (span) => {
-      const outcome = await this.applyOrderEventUntraced(target, envelope);
+      const outcome = await this.groupApply.apply(target, envelope);
       span.setAttribute('orders.projection.outcome', outcome.kind);
       return outcome;
     });
   }
 
-  private async applyOrderEventUntraced(
-    target: ReadModelCollections,
-    envelope: EventEnvelope,
-  ): Promise<ApplyOutcome> {
-    const { orderId, version, applied, waiting } = await this.applyOrderRun(target, [envelope]);
-    if (applied.length > 0) return { kind: 'applied', orderId, version };
-    return waiting.length > 0
-      ? { kind: 'gap', orderId, version }
-      : { kind: 'duplicate', orderId, version };
-  }
+  private readonly groupApply = new GroupApply(
+    async (target, envelopes) =>
+      (
+        await this.applyRuns(
+          target,
+          envelopes.map((envelope) => [envelope]),
+        )
+      ).map(outcomeOf),
+    async (target, envelope) => outcomeOf(await this.applyOrderRun(target, [envelope])),
+  );
 
   /** Applies a run of events of one order (any order, duplicates allowed) with one view write. */
   async applyOrderRun(
@@ -126,21 +131,35 @@ export class ReadModelWriter {
   }
 
   /**
-   * Applies runs of many orders (one run per order) for a writer that is the generation's only
-   * writer: views come from `cache` when known, all history entries go in one `insertMany`
-   * before any view is written, new views in one `insertMany`, changed ones version-checked
-   * one by one. Anything unexpected (a view written by someone else) falls back to
-   * applyOrderRun for that order.
+   * Applies runs of many orders (one run per order) together: the views are read with one
+   * `find`, all history entries go in one `insertMany` before any view is written, new views
+   * in one `insertMany`, changed ones version-checked one by one. Anything unexpected (a view
+   * written by someone else) falls back to applyOrderRun for that order. Only a writer that is
+   * the generation's only writer (a rebuild) may pass a `cache` of the views it wrote.
    */
-  async applyRunsExclusively(
+  async applyRuns(
     target: ReadModelCollections,
     runs: EventEnvelope[][],
-    cache: ExclusiveViewCache,
+    cache?: ExclusiveViewCache,
   ): Promise<OrderRunResult[]> {
-    const folded = await inBatches(runs, async (run) => {
-      const orderId = orderViewIdOf(run[0]?.orderId ?? '');
-      const current = cache.get(orderId) ?? (await target.orderViews.findOne({ _id: orderId }));
-      return { run, ...foldRun(orderId, current, run) };
+    const orderIds = runs.map((run) => orderViewIdOf(run[0]?.orderId ?? ''));
+    const known = new Map(
+      orderIds.flatMap((id) => {
+        const view = cache?.get(id);
+        return view ? [[id, view] as const] : [];
+      }),
+    );
+    // One query for all the views not in the cache: on FerretDB every find is a scan of the
+    // collection, so this costs one scan instead of one per order.
+    const unknown = orderIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      for (const view of await target.orderViews.find({ _id: { $in: unknown } }).toArray()) {
+        known.set(view._id, view);
+      }
+    }
+    const folded = runs.map((run, i) => {
+      const orderId = orderIds[i] as string;
+      return { run, ...foldRun(orderId, known.get(orderId) ?? null, run) };
     });
     const changed = folded.filter((order) => order.next !== order.current);
     await this.insertHistory(
@@ -180,10 +199,10 @@ export class ReadModelWriter {
 
     return inBatches(folded, async (order) => {
       if (fallback.has(order)) {
-        cache.forget(order.orderId);
+        cache?.forget(order.orderId);
         return this.applyOrderRun(target, order.run);
       }
-      if (order.next !== null) cache.set(order.next);
+      if (order.next !== null) cache?.set(order.next);
       return {
         orderId: order.orderId,
         version: order.next?.version ?? 0,
@@ -294,4 +313,103 @@ async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promi
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
   return results;
+}
+
+function outcomeOf({ orderId, version, applied, waiting }: OrderRunResult): ApplyOutcome {
+  if (applied.length > 0) return { kind: 'applied', orderId, version };
+  return waiting.length > 0
+    ? { kind: 'gap', orderId, version }
+    : { kind: 'duplicate', orderId, version };
+}
+
+/** Writes in flight at once; events arriving meanwhile wait and share the next one. */
+const CONCURRENT_WRITES = 2;
+const MAX_EVENTS_PER_WRITE = 256;
+
+interface WaitingEvent {
+  target: ReadModelCollections;
+  envelope: EventEnvelope;
+  resolve: (outcome: ApplyOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group apply, the read side's group commit: events of different orders that arrive while
+ * earlier writes are in flight are applied together (one history insertMany, one insertMany
+ * of new views), so a busy consumer pays a few round trips per batch instead of three per
+ * event; a quiet one writes each event at once. Callers apply one event per order at a time,
+ * so a batch never holds two events of one order. A batch that fails on anything but an
+ * unavailable read store is written again event by event, so only the event at fault sees
+ * its error.
+ */
+class GroupApply {
+  private readonly waiting: WaitingEvent[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly applyTogether: (
+      target: ReadModelCollections,
+      envelopes: EventEnvelope[],
+    ) => Promise<ApplyOutcome[]>,
+    private readonly applyAlone: (
+      target: ReadModelCollections,
+      envelope: EventEnvelope,
+    ) => Promise<ApplyOutcome>,
+  ) {}
+
+  apply(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ target, envelope, resolve, reject });
+      this.startWrites();
+    });
+  }
+
+  private startWrites(): void {
+    while (this.inFlight < CONCURRENT_WRITES && this.waiting.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight += 1;
+      void this.write(batch).finally(() => {
+        this.inFlight -= 1;
+        this.startWrites();
+      });
+    }
+  }
+
+  /** The oldest waiting events for one generation, at most one per order. */
+  private takeBatch(): WaitingEvent[] {
+    const target = this.waiting[0]?.target;
+    const orders = new Set<string>();
+    const batch: WaitingEvent[] = [];
+    for (let i = 0; i < this.waiting.length && batch.length < MAX_EVENTS_PER_WRITE;) {
+      const event = this.waiting[i] as WaitingEvent;
+      const orderId = orderViewIdOf(event.envelope.orderId);
+      if (event.target === target && !orders.has(orderId)) {
+        orders.add(orderId);
+        batch.push(event);
+        this.waiting.splice(i, 1);
+      } else i += 1;
+    }
+    return batch;
+  }
+
+  private async write(batch: WaitingEvent[]): Promise<void> {
+    const [first] = batch;
+    if (!first) return;
+    if (batch.length === 1) {
+      await this.applyAlone(first.target, first.envelope).then(first.resolve, first.reject);
+      return;
+    }
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = await this.applyTogether(
+        first.target,
+        batch.map((event) => event.envelope),
+      );
+    } catch (error) {
+      if (isReadStoreUnavailable(error)) batch.forEach((event) => event.reject(error));
+      else await Promise.all(batch.map((event) => this.write([event])));
+      return;
+    }
+    batch.forEach((event, i) => event.resolve(outcomes[i] as ApplyOutcome));
+  }
 }

@@ -82,7 +82,7 @@ export class FeedCatchUp {
           const id = orderViewIdOf(event.orderId);
           runs.set(id, [...(runs.get(id) ?? []), event]);
         }
-        const results = await this.writer.applyRunsExclusively(target, [...runs.values()], cache);
+        const results = await this.writer.applyRuns(target, [...runs.values()], cache);
         const pageApplied = results.reduce((sum, result) => sum + result.applied.length, 0);
         waiting = new Map(
           results.filter((result) => result.waiting.length > 0).map((r) => [r.orderId, r.waiting]),

@@ -1,0 +1,104 @@
+import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import {
+  ensureReadModelIndexes,
+  readModelCollectionsOf,
+  type ReadModelCollections,
+} from '../apps/query-service/src/read-store/read-model.collections';
+import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
+import {
+  OrderViewProjectionError,
+  orderViewIdOf,
+} from '../apps/query-service/src/projections/order-view.projection';
+import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
+import { OrderEventStream } from './support/order-event.stream';
+
+/**
+ * The live projection applies events of different orders that arrive together in shared
+ * writes (the consumer applies one event per order at a time): fewer round trips, the same
+ * outcome per event, and an event at fault fails alone.
+ */
+describe('read model group apply', () => {
+  let store: TestDatabase;
+  // A client of its own that reports every command it sends, to count the writes.
+  let client: MongoClient;
+  let target: ReadModelCollections;
+  const historyInserts: CommandStartedEvent[] = [];
+
+  beforeAll(async () => {
+    store = await createTestDatabase('group_apply');
+    client = new MongoClient(store.url, { monitorCommands: true, ignoreUndefined: true });
+    await client.connect();
+    target = readModelCollectionsOf(client.db(store.name), 1);
+    await ensureReadModelIndexes(target);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await store?.drop();
+  });
+
+  it('applies concurrent events of 40 orders in shared writes, each with its own outcome', async () => {
+    const writer = new ReadModelWriter();
+    const streams = Array.from({ length: 40 }, () => new OrderEventStream());
+    const placed = streams.map((s) =>
+      s.placed({ items: [{ sku: 'A', quantity: 1, unitPrice: 5 }] }),
+    );
+    const count = (event: CommandStartedEvent) => {
+      if (
+        event.commandName === 'insert' &&
+        event.command.insert === target.orderHistory.collectionName
+      ) {
+        historyInserts.push(event);
+      }
+    };
+    client.on('commandStarted', count);
+    try {
+      const outcomes = await Promise.all(placed.map((e) => writer.applyOrderEvent(target, e)));
+      expect(outcomes.map((o) => o.kind)).toEqual(placed.map(() => 'applied'));
+      expect(historyInserts.length).toBeLessThan(placed.length / 2);
+
+      // Next round: a duplicate, a gap and an applied event side by side.
+      const [, gap, next] = streams as [OrderEventStream, OrderEventStream, OrderEventStream];
+      gap.itemAdded('B', 1, 1);
+      const ahead = gap.itemAdded('C', 1, 1);
+      const mixed = await Promise.all([
+        writer.applyOrderEvent(target, placed[0]!),
+        writer.applyOrderEvent(target, ahead),
+        writer.applyOrderEvent(target, next.itemAdded('D', 2, 3)),
+      ]);
+      expect(mixed.map((o) => [o.kind, o.version])).toEqual([
+        ['duplicate', 1],
+        ['gap', 1],
+        ['applied', 2],
+      ]);
+    } finally {
+      client.off('commandStarted', count);
+    }
+    const views = await target.orderViews.find({}).toArray();
+    expect(views).toHaveLength(40);
+    expect(await target.orderHistory.countDocuments()).toBe(41);
+  });
+
+  it('fails only the event at fault when it shares a write with others', async () => {
+    const writer = new ReadModelWriter();
+    const good = Array.from({ length: 20 }, () => new OrderEventStream().placed());
+    const orphan = new OrderEventStream();
+    orphan.placed();
+    // Version 2 of an order the read model never saw placed: the projection refuses it.
+    const bad = { ...orphan.itemAdded('X', 1, 1), version: 1 };
+    const results = await Promise.allSettled(
+      [...good.slice(0, 10), bad, ...good.slice(10)].map((e) => writer.applyOrderEvent(target, e)),
+    );
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect((rejected[0] as PromiseRejectedResult).reason).toBeInstanceOf(OrderViewProjectionError);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.kind)).toEqual(
+      good.map(() => 'applied'),
+    );
+    expect(
+      await target.orderViews.countDocuments({
+        _id: { $in: good.map((e) => orderViewIdOf(e.orderId)) },
+      }),
+    ).toBe(20);
+  });
+});
