@@ -131,35 +131,23 @@ export class ReadModelWriter {
   }
 
   /**
-   * Applies runs of many orders (one run per order) together: the views are read with one
-   * `find`, all history entries go in one `insertMany` before any view is written, new views
-   * in one `insertMany`, changed ones version-checked one by one. Anything unexpected (a view
-   * written by someone else) falls back to applyOrderRun for that order. Only a writer that is
-   * the generation's only writer (a rebuild) may pass a `cache` of the views it wrote.
+   * Applies runs of many orders (one run per order) together: all history entries go in one
+   * `insertMany` before any view is written, new views in one `insertMany`, changed ones
+   * version-checked one by one. Anything unexpected (a view written by someone else) falls
+   * back to applyOrderRun for that order. Only a writer that is the generation's only writer
+   * (a rebuild) may pass a `cache` of the views it wrote.
    */
   async applyRuns(
     target: ReadModelCollections,
     runs: EventEnvelope[][],
     cache?: ExclusiveViewCache,
   ): Promise<OrderRunResult[]> {
-    const orderIds = runs.map((run) => orderViewIdOf(run[0]?.orderId ?? ''));
-    const known = new Map(
-      orderIds.flatMap((id) => {
-        const view = cache?.get(id);
-        return view ? [[id, view] as const] : [];
-      }),
-    );
-    // One query for all the views not in the cache: on FerretDB every find is a scan of the
-    // collection, so this costs one scan instead of one per order.
-    const unknown = orderIds.filter((id) => !known.has(id));
-    if (unknown.length > 0) {
-      for (const view of await target.orderViews.find({ _id: { $in: unknown } }).toArray()) {
-        known.set(view._id, view);
-      }
-    }
-    const folded = runs.map((run, i) => {
-      const orderId = orderIds[i] as string;
-      return { run, ...foldRun(orderId, known.get(orderId) ?? null, run) };
+    // One findOne per order, a few at a time: FerretDB answers `{_id}` from its index in
+    // ~2 ms, but scans the whole collection for `{_id: {$in}}` (150 ms at 3,000 views).
+    const folded = await inBatches(runs, async (run) => {
+      const orderId = orderViewIdOf(run[0]?.orderId ?? '');
+      const current = cache?.get(orderId) ?? (await target.orderViews.findOne({ _id: orderId }));
+      return { run, ...foldRun(orderId, current, run) };
     });
     const changed = folded.filter((order) => order.next !== order.current);
     await this.insertHistory(
