@@ -22,10 +22,18 @@ async function post(service: ServiceProcess, path: string, body: unknown) {
   return (await response.json()) as { orderId: string; version: number };
 }
 
-/** One writer: places an order and adds a few items, until `commands` commands are done. */
-async function writer(service: () => ServiceProcess, commands: number): Promise<void> {
+/**
+ * One writer: places an order and adds a few items, until `commands` commands are done and
+ * `more` says no more. Returns how many commands (one event each) it wrote.
+ */
+async function writer(
+  service: () => ServiceProcess,
+  commands: number,
+  more: () => boolean = () => false,
+): Promise<number> {
   let orderId = '';
-  for (let i = 0; i < commands; i++) {
+  let i = 0;
+  for (; i < commands || more(); i++) {
     if (i % 5 === 0) {
       ({ orderId } = await post(service(), '/orders', { customerId: 'writer', currency: 'EUR' }));
     } else {
@@ -36,6 +44,7 @@ async function writer(service: () => ServiceProcess, commands: number): Promise<
       });
     }
   }
+  return i;
 }
 
 describe('outbox relay', () => {
@@ -87,40 +96,54 @@ describe('outbox relay', () => {
     const overtaken: { held: bigint; committedAbove: bigint }[] = [];
     // Each held transaction takes its position first, then waits while the writers commit
     // higher positions, then commits: the relay must neither skip it nor publish it late.
+    // The writers keep going until every held transaction has committed.
+    let holding = 3;
     const holdOpen = async (delayMs: number) => {
       await sleep(delayMs);
-      await dataSource.transaction(async (manager) => {
-        const [appended] = await store.appendToStreams(manager, [
-          {
-            orderId: randomUUID(),
-            stream: { version: 0, lastPosition: null },
-            events: [
-              {
-                type: 'OrderPlaced',
-                data: { customerId: 'held', currency: 'EUR', items: [], itemCount: 0, total: 0 },
-              },
-            ],
-            metadata: { correlationId: 'held', causationId: 'held' },
-          },
-        ]);
-        await sleep(700);
-        const [max] = await dataSource.query<{ max: string }[]>(
-          'SELECT max(position)::text AS max FROM order_events',
-        );
-        const event = appended?.[0];
-        overtaken.push({ held: BigInt(event!.position), committedAbove: BigInt(max!.max) });
-      });
+      await dataSource
+        .transaction(async (manager) => {
+          const [appended] = await store.appendToStreams(manager, [
+            {
+              orderId: randomUUID(),
+              stream: { version: 0, lastPosition: null },
+              events: [
+                {
+                  type: 'OrderPlaced',
+                  data: { customerId: 'held', currency: 'EUR', items: [], itemCount: 0, total: 0 },
+                },
+              ],
+              metadata: { correlationId: 'held', causationId: 'held' },
+            },
+          ]);
+          await sleep(700);
+          const [max] = await dataSource.query<{ max: string }[]>(
+            'SELECT max(position)::text AS max FROM order_events',
+          );
+          const event = appended?.[0];
+          overtaken.push({ held: BigInt(event!.position), committedAbove: BigInt(max!.max) });
+        })
+        .finally(() => {
+          holding -= 1;
+        });
     };
 
-    await Promise.all([
-      ...Array.from({ length: 24 }, () => writer(() => service, 15)),
+    const [written] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 24 }, () =>
+          writer(
+            () => service,
+            15,
+            () => holding > 0,
+          ),
+        ),
+      ),
       holdOpen(100),
       holdOpen(400),
       holdOpen(900),
     ]);
 
     const stored = await storedPositions();
-    expect(stored).toHaveLength(24 * 15 + 3);
+    expect(stored).toHaveLength(written.reduce((sum, n) => sum + n, 0) + 3);
     expect(overtaken).toHaveLength(3);
     for (const { held, committedAbove } of overtaken) expect(committedAbove).toBeGreaterThan(held);
 
