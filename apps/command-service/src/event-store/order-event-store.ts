@@ -94,8 +94,9 @@ export class OrderEventStore {
   /**
    * Appends events after each stream's version, to several streams in one statement of the
    * caller's transaction (group commit): the events of all of them share the transaction's
-   * id, and the index runs across the whole statement. Returns each append's stored events, in the order given. Throws
-   * StreamVersionConflict when another writer got to any of the streams first.
+   * id, and the index runs across the whole statement. Returns each append's stored events,
+   * in the order given. Throws StreamVersionConflict when another writer got to any of the
+   * streams first.
    */
   async appendToStreams(
     manager: EntityManager,

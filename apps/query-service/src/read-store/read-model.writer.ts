@@ -324,8 +324,8 @@ interface WaitingEvent {
 /**
  * Group apply, the read side's group commit: events of different orders that arrive while
  * earlier writes are in flight are applied together (one history insertMany, one insertMany
- * of new views), so a busy consumer pays a few round trips per batch instead of three per
- * event; a quiet one writes each event at once. Callers apply one event per order at a time,
+ * of new views; each view still read and replaced on its own), so a busy consumer writes the
+ * history once per batch instead of once per event; a quiet one writes each event at once. Callers apply one event per order at a time,
  * so a batch never holds two events of one order. A batch that fails on anything but an
  * unavailable read store is written again event by event, so only the event at fault sees
  * its error.
