@@ -81,6 +81,13 @@ export class OrderRepository {
     };
   }
 
+  /** True when appending these events makes a snapshot due, which `append` writes with them. */
+  snapshotsDue(appends: readonly Pick<OrderAppend, 'order' | 'events'>[]): boolean {
+    return appends.some(({ order, events }) =>
+      crossesSnapshotInterval(order.version, order.version + events.length),
+    );
+  }
+
   /**
    * Appends each order's events in the caller's transaction (one statement for all of them),
    * and snapshots the orders whose append crosses an interval.
@@ -100,10 +107,7 @@ export class OrderRepository {
     );
     for (const [i, { orderId, order, events }] of appends.entries()) {
       const last = appended[i]?.at(-1);
-      if (
-        last &&
-        Math.floor(last.version / SNAPSHOT_INTERVAL) > Math.floor(order.version / SNAPSHOT_INTERVAL)
-      ) {
+      if (last && crossesSnapshotInterval(order.version, last.version)) {
         await this.snapshots.write(manager, orderId, ORDER_STATE_VERSION, {
           version: last.version,
           position: BigInt(last.position),
@@ -113,4 +117,8 @@ export class OrderRepository {
     }
     return appended;
   }
+}
+
+function crossesSnapshotInterval(before: number, after: number): boolean {
+  return Math.floor(after / SNAPSHOT_INTERVAL) > Math.floor(before / SNAPSHOT_INTERVAL);
 }

@@ -5,7 +5,7 @@ import {
   type EventEnvelope,
   type OrderEvent,
 } from '@orders/contracts';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { EventMetadata } from '../../event-store/order-event-store';
 import { IdempotencyStore, type IdempotencyClaim } from '../../idempotency/idempotency-store';
 import { CommitSignal } from '../../outbox/commit-signal';
@@ -101,29 +101,39 @@ export class GroupCommit {
     });
   }
 
-  private transaction(commands: DecidedCommand[]): Promise<Written[]> {
-    return this.dataSource.transaction(async (manager) => {
-      const appended = await this.orders.append(manager, commands);
-      const written = commands.map((command, i) => {
-        const last = appended[i]?.at(-1);
-        return { result: commandResult(command, last), last };
-      });
-      const answers = commands.flatMap((command, i) =>
-        command.idempotency
-          ? [
-              {
-                claim: command.idempotency,
-                status: command.created ? 201 : 200,
-                body: written[i]?.result,
-              },
-            ]
-          : [],
-      );
-      if ((await this.idempotency.recordAll(answers, manager)) < answers.length) {
-        throw new ClaimedConcurrently();
-      }
-      return written;
+  /**
+   * A batch with no idempotency answer to record and no snapshot to take is one INSERT, and
+   * runs as a statement of its own: PostgreSQL makes it a transaction by itself, which saves
+   * the BEGIN and COMMIT round trips (two of three) that most batches would otherwise pay.
+   */
+  private async transaction(commands: DecidedCommand[]): Promise<Written[]> {
+    if (commands.some((command) => command.idempotency) || this.orders.snapshotsDue(commands)) {
+      return this.dataSource.transaction((manager) => this.writeAll(manager, commands));
+    }
+    return this.writeAll(this.dataSource.manager, commands);
+  }
+
+  private async writeAll(manager: EntityManager, commands: DecidedCommand[]): Promise<Written[]> {
+    const appended = await this.orders.append(manager, commands);
+    const written = commands.map((command, i) => {
+      const last = appended[i]?.at(-1);
+      return { result: commandResult(command, last), last };
     });
+    const answers = commands.flatMap((command, i) =>
+      command.idempotency
+        ? [
+            {
+              claim: command.idempotency,
+              status: command.created ? 201 : 200,
+              body: written[i]?.result,
+            },
+          ]
+        : [],
+    );
+    if ((await this.idempotency.recordAll(answers, manager)) < answers.length) {
+      throw new ClaimedConcurrently();
+    }
+    return written;
   }
 }
 
