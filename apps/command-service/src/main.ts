@@ -23,6 +23,8 @@ export async function startCommandService(config: CommandServiceConfig) {
   useHttpPlatform(app, commandApi, { trustProxy: config.TRUST_PROXY });
   app.use(jsonBody());
   app.disable('x-powered-by');
+  // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
+  app.set('etag', false);
   await app.listen(config.PORT, '0.0.0.0');
   return app;
 }

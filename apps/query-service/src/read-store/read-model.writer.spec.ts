@@ -1,11 +1,11 @@
 import type { OrderViewDocument } from '../projections/order-view.document';
-import { ExclusiveViewCache } from './read-model.writer';
+import { ViewCache } from './read-model.writer';
 
 const view = (id: string, version = 1) => ({ _id: id, version }) as OrderViewDocument;
 
-describe('ExclusiveViewCache', () => {
+describe('ViewCache', () => {
   it('keeps the latest view per order and evicts the least recently used', () => {
-    const cache = new ExclusiveViewCache(2);
+    const cache = new ViewCache(2);
     cache.set(view('a'));
     cache.set(view('b'));
     expect(cache.get('a')).toEqual(view('a'));

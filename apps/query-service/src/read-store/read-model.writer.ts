@@ -31,11 +31,13 @@ export interface OrderRunResult {
 const DUPLICATE_KEY = 11000;
 
 /**
- * The views a writer knows to be current because it is, for now, the only writer of the
- * generation (a rebuild, or the consumer's final catch-up). Saves a read per order per page;
- * bounded, least recently used out first.
+ * The views a writer wrote or read last, by order: a hint that saves the read before the next
+ * write. Only a hint: a write based on it is version-checked, so a stale one (another replica
+ * or attempt wrote since) costs a read, never a wrong view; and a run that the cached view
+ * does not simply extend (a duplicate or a gap, as a stale view would show) is decided on a
+ * fresh read. Bounded, least recently used out first.
  */
-export class ExclusiveViewCache {
+export class ViewCache {
   private readonly views = new Map<string, OrderViewDocument>();
 
   constructor(private readonly capacity = 50_000) {}
@@ -69,7 +71,7 @@ const BATCH_CONCURRENCY = 8;
 /**
  * Applies events to one generation of the read models, exactly once and in version order.
  *
- * Per order: (1) read the view; (2) fold the next events with the pure projection; (3) insert
+ * Per order: (1) read the view (or take the one this writer wrote last: ViewCache); (2) fold the next events with the pure projection; (3) insert
  * one history document per event (a duplicate key means a previous attempt wrote it); (4) write
  * the view, version-checked, as the last write: the commit marker. A crash between (3) and (4)
  * leaves history entries above the view's version, which readers ignore and the redelivery
@@ -97,16 +99,25 @@ export class ReadModelWriter {
     });
   }
 
-  private readonly groupApply = new GroupApply(
-    async (target, envelopes) =>
-      (
-        await this.applyRuns(
-          target,
-          envelopes.map((envelope) => [envelope]),
-        )
-      ).map(outcomeOf),
-    async (target, envelope) => outcomeOf(await this.applyOrderRun(target, [envelope])),
+  private readonly groupApply = new GroupApply(async (target, envelopes) =>
+    (
+      await this.applyRuns(
+        target,
+        envelopes.map((envelope) => [envelope]),
+        this.liveViews(target),
+      )
+    ).map(outcomeOf),
   );
+
+  /** What the live consumer wrote last, for the generation it writes to now. */
+  private live: { generation: number; views: ViewCache } | null = null;
+
+  private liveViews(target: ReadModelCollections): ViewCache {
+    if (this.live?.generation !== target.generation) {
+      this.live = { generation: target.generation, views: new ViewCache(LIVE_VIEWS) };
+    }
+    return this.live.views;
+  }
 
   /** Applies a run of events of one order (any order, duplicates allowed) with one view write. */
   async applyOrderRun(
@@ -134,19 +145,29 @@ export class ReadModelWriter {
    * Applies runs of many orders (one run per order) together: all history entries go in one
    * `insertMany` before any view is written, new views in one `insertMany`, changed ones
    * version-checked one by one. Anything unexpected (a view written by someone else) falls
-   * back to applyOrderRun for that order. Only a writer that is the generation's only writer
-   * (a rebuild) may pass a `cache` of the views it wrote.
+   * back to applyOrderRun for that order. A `cache` of the views this writer wrote saves the
+   * reads of orders it wrote before.
    */
   async applyRuns(
     target: ReadModelCollections,
     runs: EventEnvelope[][],
-    cache?: ExclusiveViewCache,
+    cache?: ViewCache,
   ): Promise<OrderRunResult[]> {
     // One findOne per order, a few at a time: FerretDB answers `{_id}` from its index in
     // ~2 ms, but scans the whole collection for `{_id: {$in}}` (150 ms at 3,000 views).
     const folded = await inBatches(runs, async (run) => {
       const orderId = orderViewIdOf(run[0]?.orderId ?? '');
-      const current = cache?.get(orderId) ?? (await target.orderViews.findOne({ _id: orderId }));
+      const cached = cache?.get(orderId);
+      if (cached) {
+        const extended = foldRun(orderId, cached, run);
+        if (extended.applied.length > 0 && extended.waiting.length === 0) {
+          return { run, ...extended };
+        }
+      }
+      // A run from version 1 presumes a new order: if its view exists after all, the insert
+      // of the view is refused and the order is decided again on a read (applyOrderRun).
+      const presumedNew = run.some((envelope) => envelope.version === 1);
+      const current = presumedNew ? null : await target.orderViews.findOne({ _id: orderId });
       return { run, ...foldRun(orderId, current, run) };
     });
     const changed = folded.filter((order) => order.next !== order.current);
@@ -310,6 +331,9 @@ function outcomeOf({ orderId, version, applied, waiting }: OrderRunResult): Appl
     : { kind: 'duplicate', orderId, version };
 }
 
+/** Views the live consumer keeps to save reads (a view is ~1 KB). */
+const LIVE_VIEWS = 10_000;
+
 /** Writes in flight at once; events arriving meanwhile wait and share the next one. */
 const CONCURRENT_WRITES = 2;
 const MAX_EVENTS_PER_WRITE = 256;
@@ -324,11 +348,11 @@ interface WaitingEvent {
 /**
  * Group apply, the read side's group commit: events of different orders that arrive while
  * earlier writes are in flight are applied together (one history insertMany, one insertMany
- * of new views; each view still read and replaced on its own), so a busy consumer writes the
- * history once per batch instead of once per event; a quiet one writes each event at once. Callers apply one event per order at a time,
- * so a batch never holds two events of one order. A batch that fails on anything but an
- * unavailable read store is written again event by event, so only the event at fault sees
- * its error.
+ * of new views; each changed view replaced on its own), so a busy consumer writes the history
+ * once per batch instead of once per event; a quiet one writes each event at once. Callers
+ * apply one event per order at a time, so a batch never holds two events of one order. A
+ * batch that fails on anything but an unavailable read store is written again event by
+ * event, so only the event at fault sees its error.
  */
 class GroupApply {
   private readonly waiting: WaitingEvent[] = [];
@@ -339,10 +363,6 @@ class GroupApply {
       target: ReadModelCollections,
       envelopes: EventEnvelope[],
     ) => Promise<ApplyOutcome[]>,
-    private readonly applyAlone: (
-      target: ReadModelCollections,
-      envelope: EventEnvelope,
-    ) => Promise<ApplyOutcome>,
   ) {}
 
   apply(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
@@ -384,7 +404,10 @@ class GroupApply {
     const [first] = batch;
     if (!first) return;
     if (batch.length === 1) {
-      await this.applyAlone(first.target, first.envelope).then(first.resolve, first.reject);
+      await this.applyTogether(first.target, [first.envelope]).then(
+        ([outcome]) => first.resolve(outcome as ApplyOutcome),
+        first.reject,
+      );
       return;
     }
     let outcomes: ApplyOutcome[];

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
 import { orderViewIdOf } from '../projections/order-view.projection';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
-import { ExclusiveViewCache, ReadModelWriter } from '../read-store/read-model.writer';
+import { ViewCache, ReadModelWriter } from '../read-store/read-model.writer';
 import { EventFeedClient, type FeedPage } from './event-feed.client';
 
 export interface CatchUpOptions {
@@ -60,7 +60,7 @@ export class FeedCatchUp {
     let checkpoint = from;
     let applied = 0;
     let waiting = new Map<string, EventEnvelope[]>();
-    const cache = new ExclusiveViewCache();
+    const cache = new ViewCache();
     let prefetched: Promise<FeedPage> | null = null;
     for (;;) {
       options.signal.throwIfAborted();
