@@ -3,8 +3,14 @@ import { orderViewIdOf } from '../projections/order-view.projection';
 import { ReadModelGenerations } from '../read-store/read-model-generations';
 import { OrderVersionNotifier } from './order-version.notifier';
 
-/** Another replica may be the active consumer, so the store is polled as well as listened to. */
-const POLL_INTERVAL_MS = 20;
+/**
+ * Another replica may be the active consumer, so the store is polled as well as listened to
+ * (the local consumer wakes a wait at once). The pause doubles from the first to the last:
+ * hundreds of reads waiting at once, each polling every 20 ms, took the read store's capacity
+ * from the very projection they waited for (the benchmark's half-load lag grew to seconds).
+ */
+const FIRST_POLL_INTERVAL_MS = 10;
+const LONGEST_POLL_INTERVAL_MS = 250;
 
 /** Waits until the read side reflects a write, for every query that accepts a consistency token. */
 @Injectable()
@@ -32,12 +38,14 @@ export class ReadYourWritesWaiter {
       }
     });
     try {
-      for (;;) {
+      for (let interval = FIRST_POLL_INTERVAL_MS; ; ) {
         if (reached || (await this.orderViewReached(id, version))) return true;
         const remaining = deadline - Date.now();
         if (remaining <= 0 || signal?.aborted) return false;
+        const pause = Math.min(interval, remaining);
+        interval = Math.min(interval * 2, LONGEST_POLL_INTERVAL_MS);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(POLL_INTERVAL_MS, remaining));
+          const timer = setTimeout(resolve, pause);
           wake = () => {
             clearTimeout(timer);
             resolve();
