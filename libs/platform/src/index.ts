@@ -20,3 +20,4 @@ export * from './messaging/reconnecting-consumer';
 export * from './messaging/managed-queue-consumer';
 export * from './lifecycle/http-intake';
 export * from './lifecycle/run-until-signalled';
+export * from './batching/group-writer';

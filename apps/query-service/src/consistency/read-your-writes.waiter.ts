@@ -38,7 +38,7 @@ export class ReadYourWritesWaiter {
       }
     });
     try {
-      for (let interval = FIRST_POLL_INTERVAL_MS; ; ) {
+      for (let interval = FIRST_POLL_INTERVAL_MS; ;) {
         if (reached || (await this.orderViewReached(id, version))) return true;
         const remaining = deadline - Date.now();
         if (remaining <= 0 || signal?.aborted) return false;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
+import { GroupWriter } from '@orders/platform';
 import { inChildSpan } from '@orders/platform/tracing';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { orderHistoryEntryOf } from '../projections/order-history.projection';
@@ -29,6 +30,11 @@ export interface OrderRunResult {
 }
 
 const DUPLICATE_KEY = 11000;
+
+interface LiveEvent {
+  target: ReadModelCollections;
+  envelope: EventEnvelope;
+}
 
 /**
  * The views a writer wrote or read last, by order: a hint that saves the read before the next
@@ -68,6 +74,13 @@ export class ViewCache {
 /** Orders read or written side by side within one batch. */
 const BATCH_CONCURRENCY = 8;
 
+/** Views the live consumer keeps to save reads (a view is ~1 KB). */
+const LIVE_VIEWS = 10_000;
+
+/** Writes in flight at once; events arriving meanwhile wait and share the next one. */
+const CONCURRENT_WRITES = 2;
+const MAX_EVENTS_PER_WRITE = 256;
+
 /**
  * Applies events to one generation of the read models, exactly once and in version order.
  *
@@ -83,8 +96,8 @@ const BATCH_CONCURRENCY = 8;
 export class ReadModelWriter {
   /**
    * Applies one delivered event, in a span of its own under the delivery's span. Events of
-   * other orders that arrive meanwhile share its writes (GroupApply); the caller applies one
-   * event per order at a time.
+   * other orders that arrive meanwhile share its writes (group apply, below); the caller
+   * applies one event per order at a time.
    */
   applyOrderEvent(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
     const attributes = {
@@ -93,21 +106,30 @@ export class ReadModelWriter {
       'orders.event_version': envelope.version,
     };
     return inChildSpan(`project ${envelope.type}`, attributes, async (span) => {
-      const outcome = await this.groupApply.apply(target, envelope);
+      const outcome = await this.groupApply.write({ target, envelope });
       span.setAttribute('orders.projection.outcome', outcome.kind);
       return outcome;
     });
   }
 
-  private readonly groupApply = new GroupApply(async (target, envelopes) =>
-    (
-      await this.applyRuns(
-        target,
-        envelopes.map((envelope) => [envelope]),
-        this.liveViews(target),
-      )
-    ).map(outcomeOf),
-  );
+  /**
+   * Group apply, the read side's group commit: events of different orders that arrive while
+   * earlier writes are in flight are applied together (applyRuns), so a busy consumer writes
+   * the history once per batch instead of once per event. A batch holds one event per order
+   * (callers apply one event per order at a time anyway) and one generation.
+   */
+  private readonly groupApply = new GroupWriter<LiveEvent, ApplyOutcome>({
+    writeTogether: async (events) => {
+      const target = (events[0] as LiveEvent).target;
+      const runs = events.map(({ envelope }) => [envelope]);
+      return (await this.applyRuns(target, runs, this.liveViews(target))).map(outcomeOf);
+    },
+    concurrency: CONCURRENT_WRITES,
+    maxBatch: MAX_EVENTS_PER_WRITE,
+    groupOf: (event) => event.target,
+    keyOf: (event) => orderViewIdOf(event.envelope.orderId),
+    failsEveryItem: isReadStoreUnavailable,
+  });
 
   /** What the live consumer wrote last, for the generation it writes to now. */
   private live: { generation: number; views: ViewCache } | null = null;
@@ -329,98 +351,4 @@ function outcomeOf({ orderId, version, applied, waiting }: OrderRunResult): Appl
   return waiting.length > 0
     ? { kind: 'gap', orderId, version }
     : { kind: 'duplicate', orderId, version };
-}
-
-/** Views the live consumer keeps to save reads (a view is ~1 KB). */
-const LIVE_VIEWS = 10_000;
-
-/** Writes in flight at once; events arriving meanwhile wait and share the next one. */
-const CONCURRENT_WRITES = 2;
-const MAX_EVENTS_PER_WRITE = 256;
-
-interface WaitingEvent {
-  target: ReadModelCollections;
-  envelope: EventEnvelope;
-  resolve: (outcome: ApplyOutcome) => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * Group apply, the read side's group commit: events of different orders that arrive while
- * earlier writes are in flight are applied together (one history insertMany, one insertMany
- * of new views; each changed view replaced on its own), so a busy consumer writes the history
- * once per batch instead of once per event; a quiet one writes each event at once. Callers
- * apply one event per order at a time, so a batch never holds two events of one order. A
- * batch that fails on anything but an unavailable read store is written again event by
- * event, so only the event at fault sees its error.
- */
-class GroupApply {
-  private readonly waiting: WaitingEvent[] = [];
-  private inFlight = 0;
-
-  constructor(
-    private readonly applyTogether: (
-      target: ReadModelCollections,
-      envelopes: EventEnvelope[],
-    ) => Promise<ApplyOutcome[]>,
-  ) {}
-
-  apply(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ target, envelope, resolve, reject });
-      this.startWrites();
-    });
-  }
-
-  private startWrites(): void {
-    while (this.inFlight < CONCURRENT_WRITES && this.waiting.length > 0) {
-      const batch = this.takeBatch();
-      this.inFlight += 1;
-      void this.write(batch).finally(() => {
-        this.inFlight -= 1;
-        this.startWrites();
-      });
-    }
-  }
-
-  /** The oldest waiting events for one generation, at most one per order. */
-  private takeBatch(): WaitingEvent[] {
-    const target = this.waiting[0]?.target;
-    const orders = new Set<string>();
-    const batch: WaitingEvent[] = [];
-    for (let i = 0; i < this.waiting.length && batch.length < MAX_EVENTS_PER_WRITE;) {
-      const event = this.waiting[i] as WaitingEvent;
-      const orderId = orderViewIdOf(event.envelope.orderId);
-      if (event.target === target && !orders.has(orderId)) {
-        orders.add(orderId);
-        batch.push(event);
-        this.waiting.splice(i, 1);
-      } else i += 1;
-    }
-    return batch;
-  }
-
-  private async write(batch: WaitingEvent[]): Promise<void> {
-    const [first] = batch;
-    if (!first) return;
-    if (batch.length === 1) {
-      await this.applyTogether(first.target, [first.envelope]).then(
-        ([outcome]) => first.resolve(outcome as ApplyOutcome),
-        first.reject,
-      );
-      return;
-    }
-    let outcomes: ApplyOutcome[];
-    try {
-      outcomes = await this.applyTogether(
-        first.target,
-        batch.map((event) => event.envelope),
-      );
-    } catch (error) {
-      if (isReadStoreUnavailable(error)) batch.forEach((event) => event.reject(error));
-      else await Promise.all(batch.map((event) => this.write([event])));
-      return;
-    }
-    batch.forEach((event, i) => event.resolve(outcomes[i] as ApplyOutcome));
-  }
 }

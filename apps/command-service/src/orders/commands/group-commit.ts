@@ -5,6 +5,7 @@ import {
   type EventEnvelope,
   type OrderEvent,
 } from '@orders/contracts';
+import { GroupWriter } from '@orders/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventMetadata } from '../../event-store/order-event-store';
 import { IdempotencyStore, type IdempotencyClaim } from '../../idempotency/idempotency-store';
@@ -33,18 +34,11 @@ interface Written {
   last: EventEnvelope | undefined;
 }
 
-interface Waiting {
-  command: DecidedCommand;
-  resolve: (result: CommandResult) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Group commit: commands decided while earlier transactions are still in flight are written
- * together, in one transaction with one INSERT for all their events and one for their
- * idempotency answers, so the cost of a commit (round trips, WAL flush) is shared instead of
- * paid per command. While fewer than CONCURRENT_TRANSACTIONS are in flight, a command is
- * written at once (alone, when nothing else waits), so a quiet service adds no delay.
+ * together (GroupWriter), in one transaction with one INSERT for all their events and one for
+ * their idempotency answers, so the cost of a commit (round trips, WAL flush) is shared
+ * instead of paid per command.
  *
  * A batch is all or nothing: when one command in it conflicts (another replica appended to
  * its order, or its idempotency key was taken meanwhile) the batch rolls back and each
@@ -52,8 +46,11 @@ interface Waiting {
  */
 @Injectable()
 export class GroupCommit {
-  private readonly waiting: Waiting[] = [];
-  private inFlight = 0;
+  private readonly commits = new GroupWriter<DecidedCommand, CommandResult>({
+    writeTogether: (commands) => this.writeBatch(commands),
+    concurrency: CONCURRENT_TRANSACTIONS,
+    maxBatch: MAX_COMMANDS_PER_TRANSACTION,
+  });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -66,38 +63,16 @@ export class GroupCommit {
     if (command.events.length === 0 && !command.idempotency) {
       return Promise.resolve(commandResult(command, undefined));
     }
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ command, resolve, reject });
-      this.startTransactions();
-    });
+    return this.commits.write(command);
   }
 
-  private startTransactions(): void {
-    while (this.inFlight < CONCURRENT_TRANSACTIONS && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_COMMANDS_PER_TRANSACTION);
-      this.inFlight += 1;
-      void this.writeBatch(batch).finally(() => {
-        this.inFlight -= 1;
-        this.startTransactions();
-      });
-    }
-  }
-
-  private async writeBatch(batch: Waiting[]): Promise<void> {
-    let written: Written[];
-    try {
-      written = await this.transaction(batch.map((w) => w.command));
-    } catch (error) {
-      const [only, ...others] = batch;
-      if (only && others.length === 0) only.reject(error);
-      else await Promise.all(batch.map((w) => this.writeBatch([w])));
-      return;
-    }
-    if (batch.some((w) => w.command.events.length > 0)) this.signal.committed();
-    batch.forEach(({ command, resolve }, i) => {
+  private async writeBatch(commands: DecidedCommand[]): Promise<CommandResult[]> {
+    const written = await this.transaction(commands);
+    if (commands.some((command) => command.events.length > 0)) this.signal.committed();
+    return commands.map((command, i) => {
       const { result, last } = written[i] as Written;
       if (last) this.orders.remember(command.orderId, command.order, command.events, last);
-      resolve(result);
+      return result;
     });
   }
 
