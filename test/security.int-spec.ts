@@ -237,6 +237,11 @@ describe('security: bearer tokens, scopes and rate limits (contract §7)', () =>
       expect(answer.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(answer.headers.get('x-powered-by')).toBeNull();
     }
+    // The docs UI loads its own scripts and styles: helmet's default policy, still unframable.
+    const docs = await send(service.url, 'GET', '/docs');
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(docs.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(docs.headers.get('x-frame-options')).toBe('DENY');
   });
 
   it('refuses to start in production without auth, naming the variables', () => {
