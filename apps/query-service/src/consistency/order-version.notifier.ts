@@ -9,8 +9,19 @@ type VersionListener = (version: number) => void;
 @Injectable()
 export class OrderVersionNotifier {
   private readonly listeners = new Map<string, Set<VersionListener>>();
+  private lastNotifiedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * True while this replica's consumer is applying events (it applied one within the last
+   * `withinMs`): with a single active consumer, the writes a wait is for are then applied, and
+   * notified, here.
+   */
+  appliesEvents(withinMs: number): boolean {
+    return performance.now() - this.lastNotifiedAt < withinMs;
+  }
 
   notifyOrderVersion(orderId: string, version: number): void {
+    this.lastNotifiedAt = performance.now();
     const listeners = this.listeners.get(orderId);
     if (!listeners) return;
     for (const listener of [...listeners]) listener(version);

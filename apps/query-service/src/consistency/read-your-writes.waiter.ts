@@ -4,13 +4,15 @@ import { ReadModelGenerations } from '../read-store/read-model-generations';
 import { OrderVersionNotifier } from './order-version.notifier';
 
 /**
- * Another replica may be the active consumer, so the store is polled as well as listened to
- * (the local consumer wakes a wait at once). The pause doubles from the first to the last:
- * hundreds of reads waiting at once, each polling every 20 ms, took the read store's capacity
- * from the very projection they waited for (the benchmark's half-load lag grew to seconds).
+ * Another replica may be the active consumer, so the store is polled as well as listened to.
+ * While this replica's consumer applies events (it is the active one), its notification ends
+ * the wait and a poll every second is only a safety net; otherwise the pause doubles from the
+ * first poll to the last. Hundreds of reads waiting at once, each polling every 20 ms, took the
+ * read store's capacity from the very projection they waited for.
  */
 const FIRST_POLL_INTERVAL_MS = 10;
 const LONGEST_POLL_INTERVAL_MS = 250;
+const SAFETY_POLL_INTERVAL_MS = 1_000;
 
 /** Waits until the read side reflects a write, for every query that accepts a consistency token. */
 @Injectable()
@@ -42,9 +44,16 @@ export class ReadYourWritesWaiter {
         if (reached || (await this.orderViewReached(id, version))) return true;
         const remaining = deadline - Date.now();
         if (remaining <= 0 || signal?.aborted) return false;
-        const pause = Math.min(interval, remaining);
+        const pause = Math.min(
+          this.notifier.appliesEvents(SAFETY_POLL_INTERVAL_MS) ? SAFETY_POLL_INTERVAL_MS : interval,
+          remaining,
+        );
         interval = Math.min(interval * 2, LONGEST_POLL_INTERVAL_MS);
         await new Promise<void>((resolve) => {
+          if (reached) {
+            resolve(); // notified while the poll was on its way
+            return;
+          }
           const timer = setTimeout(resolve, pause);
           wake = () => {
             clearTimeout(timer);
