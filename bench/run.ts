@@ -25,6 +25,7 @@ const { values: options } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '3' },
+    'light-rate': { type: 'string', default: '100' },
     backlog: { type: 'string', default: '100000' },
     'projection-backlog': { type: 'string', default: '3000' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -34,6 +35,7 @@ const repetitions = Number(options.repetitions);
 const concurrency = Number(options.concurrency);
 const durationMs = Number(options.seconds) * 1000;
 const warmupMs = Number(options.warmup) * 1000;
+const lightRate = Number(options['light-rate']);
 const backlog = Number(options.backlog);
 const projectionBacklog = Number(options['projection-backlog']);
 
@@ -105,43 +107,18 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       await sleep(200);
     }
 
+    log(`commands at ${lightRate}/s, with end-to-end lag through the consistency token`);
+    const light = await pacedWithLag(commands, reads, lightRate);
     log('commands at half load, with end-to-end lag through the consistency token');
-    const half = new OrderLifecycleWorkload(commands);
-    const lag = new Latencies();
-    const lagReads: Promise<void>[] = [];
-    const interval = (concurrency / (fullRate / 2)) * 1000;
-    started = performance.now();
-    let halfDone = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, worker) => {
-        await sleep(Math.random() * interval);
-        let next = performance.now();
-        while (performance.now() - started < durationMs) {
-          const token = await half.next(worker);
-          halfDone += 1;
-          if (token && halfDone % 4 === 0) {
-            // Measured beside the load, so a slow read does not slow the commands down.
-            const sent = performance.now();
-            lagReads.push(
-              reads
-                .request('GET', `/orders/${tokenOrder(token)}`, undefined, {
-                  'x-consistency-token': token,
-                })
-                .then((answer) => {
-                  if (answer.status === 200) lag.record(performance.now() - sent);
-                }),
-            );
-          }
-          next += interval;
-          await sleep(Math.max(0, next - performance.now()));
-        }
-      }),
-    );
-    const halfRate = halfDone / ((performance.now() - started) / 1000);
-    await Promise.all(lagReads);
+    const half = await pacedWithLag(commands, reads, fullRate / 2);
 
     log('queries: GET /orders/{id} and a list');
-    const known = [...warmup.placed, ...full.placed, ...half.placed];
+    const known = [
+      ...warmup.placed,
+      ...full.placed,
+      ...light.workload.placed,
+      ...half.workload.placed,
+    ];
     const byId = new Latencies();
     started = performance.now();
     const byIdDone = await closedLoop(concurrency, durationMs, async () => {
@@ -187,12 +164,16 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       commandsPerSecond: fullRate,
       commandP50: full.latencies.percentile(50),
       commandP99: full.latencies.percentile(99),
-      commandFailures: warmup.failures + full.failures + half.failures,
-      halfLoadCommandsPerSecond: halfRate,
-      halfLoadP50: half.latencies.percentile(50),
-      halfLoadP99: half.latencies.percentile(99),
-      lagP50: lag.percentile(50),
-      lagP99: lag.percentile(99),
+      commandFailures:
+        warmup.failures + full.failures + light.workload.failures + half.workload.failures,
+      halfLoadCommandsPerSecond: half.rate,
+      halfLoadP50: half.workload.latencies.percentile(50),
+      halfLoadP99: half.workload.latencies.percentile(99),
+      lagP50: half.lag.percentile(50),
+      lagP99: half.lag.percentile(99),
+      lightLoadCommandsPerSecond: light.rate,
+      lightLagP50: light.lag.percentile(50),
+      lightLagP99: light.lag.percentile(99),
       getOrderPerSecond: byIdRate,
       getOrderP99: byId.percentile(99),
       listPerSecond: listRate,
@@ -203,6 +184,47 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     await queries?.close();
     await system.stopAll();
   }
+}
+
+/**
+ * Commands paced at `rate` per second for one phase; every fourth answer's consistency token
+ * is read back from the query side at once, and the time to a 200 is the end-to-end lag.
+ */
+async function pacedWithLag(commands: HttpClient, reads: HttpClient, rate: number) {
+  const workload = new OrderLifecycleWorkload(commands);
+  const lag = new Latencies();
+  const lagReads: Promise<void>[] = [];
+  const interval = (concurrency / rate) * 1000;
+  const started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      await sleep(Math.random() * interval);
+      let next = performance.now();
+      while (performance.now() - started < durationMs) {
+        const token = await workload.next(worker);
+        done += 1;
+        if (token && done % 4 === 0) {
+          // Measured beside the load, so a slow read does not slow the commands down.
+          const sent = performance.now();
+          lagReads.push(
+            reads
+              .request('GET', `/orders/${tokenOrder(token)}`, undefined, {
+                'x-consistency-token': token,
+              })
+              .then((answer) => {
+                if (answer.status === 200) lag.record(performance.now() - sent);
+              }),
+          );
+        }
+        next += interval;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+    }),
+  );
+  const rateAchieved = done / ((performance.now() - started) / 1000);
+  await Promise.all(lagReads);
+  return { workload, lag, rate: rateAchieved };
 }
 
 function tokenOrder(token: string): string {
@@ -344,6 +366,9 @@ const figures: [string, string, string, string | null][] = [
   ['halfLoadP99', 'command p99, half load', 'ms', null],
   ['lagP50', 'end-to-end lag p50, half load', 'ms', null],
   ['lagP99', 'end-to-end lag p99, half load', 'ms', null],
+  ['lightLoadCommandsPerSecond', 'commands/s, light load (--light-rate)', '/s', null],
+  ['lightLagP50', 'end-to-end lag p50, light load', 'ms', null],
+  ['lightLagP99', 'end-to-end lag p99, light load', 'ms', null],
   ['relayDrainPerSecond', `relay drain of ${backlog} events`, '/s', 'rabbitPublish'],
   ['rebuildPerSecond', 'projection during a full rebuild from the feed', '/s', 'mongoUpsert'],
   ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
