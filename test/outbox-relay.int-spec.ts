@@ -243,4 +243,51 @@ describe('outbox relay', () => {
     }
     expect(firstSeen).toEqual(stored);
   });
+
+  it('confirms and checkpoints what it published before it stops: its successor publishes nothing twice', async () => {
+    const writerService = await startService('command', { ...env(), RELAY_ENABLED: 'false' });
+    services.push(writerService);
+    dataSource = createDataSource(databaseUrl(database), 2);
+    await dataSource.initialize();
+    // A backlog the relay is still draining when it is told to stop.
+    const data = JSON.stringify({
+      customerId: 'backlog',
+      currency: 'EUR',
+      items: [{ sku: 'A', quantity: 1, unitPrice: 100, lineTotal: 100 }],
+      itemCount: 1,
+      total: 100,
+    });
+    for (let written = 0; written < 30_000; written += 5_000) {
+      await dataSource.query(
+        `INSERT INTO order_events (position, event_id, order_id, version, type, schema_version,
+           data, correlation_id, causation_id, occurred_at)
+         SELECT pg_current_xact_id()::text::bigint * 10000 + g, gen_random_uuid(),
+                gen_random_uuid(), 1, 'OrderPlaced', 2, $1, 'test', 'test', now()
+           FROM generate_series(1, 5000) AS g`,
+        [data],
+      );
+    }
+    const stored = await storedPositions();
+
+    const relay = await startService('command', env());
+    services.push(relay);
+    await waitFor('the relay to be draining', async () => {
+      const rows: unknown[] = await dataSource.query(
+        'SELECT 1 FROM relay_checkpoints WHERE position > 0',
+      );
+      return rows.length > 0 ? true : undefined;
+    });
+    expect(await relay.stop('SIGTERM')).toBe(0);
+    const [{ position }] = await dataSource.query<[{ position: string }]>(
+      'SELECT position::text FROM relay_checkpoints',
+    );
+    expect(BigInt(position)).toBeLessThan(BigInt(stored.at(-1)!));
+
+    services.push(await startService('command', env()));
+    await waitUntilObserved(stored);
+    await sleep(500);
+    const published = observer.bodies<EventEnvelope>().map((e) => e.position);
+    expect(published).toHaveLength(stored.length);
+    expect(published).toEqual(stored);
+  });
 });

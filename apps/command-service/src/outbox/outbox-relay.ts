@@ -166,10 +166,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     // Null after a read that found nothing new: read again once a batch in flight is confirmed.
     let next: Promise<StoredEvent[]> | null = readAfter(position);
     try {
-      while (!this.stopping) {
+      // On stop, nothing more is read or published, but the batches in flight are confirmed
+      // and checkpointed: a successor would publish them again.
+      while (!this.stopping || inFlight.length > 0) {
         const failed = failure();
         if (failed) throw failed;
-        if (next !== null && inFlight.length < BATCHES_IN_FLIGHT) {
+        if (!this.stopping && next !== null && inFlight.length < BATCHES_IN_FLIGHT) {
           const events = await next;
           next = null;
           const read = events.at(-1)?.envelope.position;
@@ -190,7 +192,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           }
         }
         const oldest = inFlight[0];
-        if (oldest === undefined) continue;
+        if (oldest === undefined) {
+          next ??= readAfter(position);
+          continue;
+        }
         await oldest.confirmed;
         inFlight.shift();
         // The broker returns an unroutable mandatory message before confirming it.
