@@ -11,7 +11,12 @@ import {
   recountDailyStats,
   recountProductStats,
 } from './read-model.recount';
-import { startService, type ServiceProcess } from './service-process';
+import {
+  SERVICE_LOG_DIR,
+  serviceLinesAbout,
+  startService,
+  type ServiceProcess,
+} from './service-process';
 import { uniqueName } from './test-names';
 import { waitFor } from './wait-for';
 
@@ -116,6 +121,7 @@ export class OrdersSystem {
     }
     // The broker's queue statistics lag by seconds, so "queue empty" proves nothing: wait
     // until the read model shows every order at its last stored version, then check it all.
+    let behindExample = '';
     await waitFor(
       'the read model to show every stored event',
       async () => {
@@ -123,6 +129,7 @@ export class OrdersSystem {
         const behind = [...byOrder].filter(([id, s]) => views.get(id)?.version !== s.length);
         if (behind.length === 0) return true;
         const [id, stream] = behind[0]!;
+        behindExample = id;
         throw new Error(
           `${behind.length} of ${byOrder.size} orders behind, e.g. ${id} at ` +
             `v${views.get(id)?.version ?? '-'} of ${stream.length}`,
@@ -130,9 +137,12 @@ export class OrdersSystem {
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
     ).catch((error: unknown) => {
-      // What the query service said last is what tells why it did not catch up.
+      // What the query service said last, and what every service said about the order that
+      // is behind, tell why it did not catch up.
       throw new Error(
-        `${String(error)}\nquery service output:\n${this.query.output().slice(-4_000)}`,
+        `${String(error)}\nquery service output:\n${this.query.output().slice(-4_000)}` +
+          `\nevery service on ${behindExample} (${SERVICE_LOG_DIR}):\n` +
+          serviceLinesAbout(behindExample).slice(0, 8_000),
       );
     });
     // Every order's summary through the list API: one page walk over the whole read model.

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** The repository root, found from here whether this runs from test/ or from dist/. */
@@ -13,6 +14,30 @@ const ENTRY = {
   command: join(ROOT, 'dist/apps/command-service/apps/command-service/src/main.js'),
   query: join(ROOT, 'dist/apps/query-service/apps/query-service/src/main.js'),
 };
+
+/**
+ * Every service's whole output, one file per process (`output()` keeps only the end), so a
+ * failed run can tell what each service said about, say, one order.
+ */
+export const SERVICE_LOG_DIR =
+  process.env.SERVICE_LOG_DIR ?? join(tmpdir(), 'orders-cqrs-service-logs', String(process.pid));
+
+/** The lines of every service's output in this run that mention `text`, by process. */
+export function serviceLinesAbout(text: string, perService = 30): string {
+  if (!existsSync(SERVICE_LOG_DIR)) return '';
+  return readdirSync(SERVICE_LOG_DIR)
+    .map((file) => {
+      const lines = readFileSync(join(SERVICE_LOG_DIR, file), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(text));
+      return lines.length === 0
+        ? ''
+        : `--- ${file} (${lines.length} lines, the first ${perService}):\n` +
+            lines.slice(0, perService).join('\n');
+    })
+    .filter((section) => section !== '')
+    .join('\n');
+}
 
 /** A service started from its built main module, as a user starts it, in a child process. */
 export interface ServiceProcess {
@@ -53,8 +78,11 @@ export async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  mkdirSync(SERVICE_LOG_DIR, { recursive: true });
+  const logFile = join(SERVICE_LOG_DIR, `${kind}-${child.pid}.log`);
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
+    appendFileSync(logFile, chunk);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
