@@ -28,18 +28,6 @@ import { RelayCheckpoint } from './relay-checkpoint';
 /** Advisory lock key: whoever holds it is the one active relay among all replicas. */
 const RELAY_LEADER_LOCK = 7_310_002;
 const MAX_BACKOFF_MS = 10_000;
-/**
- * Batches handed to the broker before the oldest one's confirms are awaited: with one, the
- * relay sat idle for each batch's confirms and checkpoint (44% of the time in a profile).
- */
-const BATCHES_IN_FLIGHT = 2;
-
-interface PublishedBatch {
-  events: StoredEvent[];
-  spans: Span[];
-  /** Settles once the broker has confirmed this batch and every one before it. */
-  confirmed: Promise<unknown>;
-}
 
 /**
  * Publishes committed events to `orders.events` in position order and moves its checkpoint
@@ -140,11 +128,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return false;
   }
 
-  /**
-   * Publishes batch after batch, with up to BATCHES_IN_FLIGHT handed to the broker before the
-   * oldest one's confirms are awaited (and the next one read meanwhile), and moves the
-   * checkpoint batch by batch, in order, as the confirms come in.
-   */
   private async publishUntilStopped(
     channel: ConfirmChannel,
     failure: () => Error | undefined,
@@ -161,81 +144,54 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       reading.catch(() => undefined);
       return reading;
     };
-    const inFlight: PublishedBatch[] = [];
-    let handedOver = position;
-    // Null after a read that found nothing new: read again once a batch in flight is confirmed.
-    let next: Promise<StoredEvent[]> | null = readAfter(position);
-    try {
-      // On stop, nothing more is read or published, but the batches in flight are confirmed
-      // and checkpointed: a successor would publish them again.
-      while (!this.stopping || inFlight.length > 0) {
-        const failed = failure();
-        if (failed) throw failed;
-        if (!this.stopping && next !== null && inFlight.length < BATCHES_IN_FLIGHT) {
-          const events = await next;
-          next = null;
-          const read = events.at(-1)?.envelope.position;
-          if (read !== undefined) {
-            const spans = events.map((event) => publish(channel, event, this.broker));
-            // Settles once the broker has confirmed everything published so far.
-            const confirmed = channel.waitForConfirms();
-            confirmed.catch(() => undefined);
-            inFlight.push({ events, spans, confirmed });
-            handedOver = BigInt(read);
-            next = readAfter(handedOver);
-            continue;
-          }
-          if (inFlight.length === 0) {
-            await this.signal.wait(this.config.RELAY_POLL_INTERVAL_MS);
-            next = readAfter(position);
-            continue;
-          }
-        }
-        const oldest = inFlight[0];
-        if (oldest === undefined) {
-          next ??= readAfter(position);
-          continue;
-        }
-        await oldest.confirmed;
-        inFlight.shift();
-        // The broker returns an unroutable mandatory message before confirming it.
-        const firstReturned = oldest.events.findIndex((e) => returned.has(e.envelope.eventId));
-        for (const event of oldest.events) returned.delete(event.envelope.eventId);
-        oldest.spans.forEach((span, i) =>
-          endPublishSpan(span, i === firstReturned ? new UnroutableEvent() : undefined),
-        );
-        const unroutable = oldest.events[firstReturned]?.envelope;
-        const confirmed = unroutable ? oldest.events.slice(0, firstReturned) : oldest.events;
-        const last = confirmed.at(-1);
-        if (last) {
-          position = BigInt(last.envelope.position);
-          await this.checkpoint.save(position);
-          this.metrics.published.inc(confirmed.length);
-        }
-        if (unroutable) {
-          // Later batches went out too; they are published again from the checkpoint.
-          for (let later = inFlight[0]; later !== undefined; later = inFlight[0]) {
-            await later.confirmed;
-            inFlight.shift();
-            later.spans.forEach((span) => endPublishSpan(span, undefined));
-          }
-          returned.clear();
-          this.metrics.unroutable.inc();
-          this.logger.error(
-            `event ${unroutable.eventId} (${unroutable.type}) is unroutable: no queue is bound for ` +
-              `${routingKeyOf(unroutable.type)}; it stays unpublished, retrying in ${unroutableBackoff} ms`,
-          );
-          await this.signal.wait(unroutableBackoff);
-          unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);
-          next = readAfter(position);
-          continue;
-        }
-        unroutableBackoff = 500;
-        next ??= readAfter(handedOver);
+    let next = readAfter(position);
+    while (!this.stopping) {
+      const failed = failure();
+      if (failed) throw failed;
+      const batch = await next;
+      const read = batch.at(-1)?.envelope.position;
+      if (read === undefined) {
+        await this.signal.wait(this.config.RELAY_POLL_INTERVAL_MS);
+        next = readAfter(position);
+        continue;
       }
-    } catch (error) {
-      for (const batch of inFlight) batch.spans.forEach((span) => endPublishSpan(span, error));
-      throw error;
+      returned.clear();
+      const spans: Span[] = [];
+      try {
+        for (const event of batch) spans.push(publish(channel, event, this.broker));
+        // The next batch is read while the broker confirms this one; it is read again from
+        // the checkpoint if this one does not go through whole.
+        next = readAfter(BigInt(read));
+        await channel.waitForConfirms();
+      } catch (error) {
+        for (const span of spans) endPublishSpan(span, error);
+        throw error;
+      }
+      // The broker returns an unroutable mandatory message before confirming it.
+      const firstReturned = batch.findIndex((e) => returned.has(e.envelope.eventId));
+      spans.forEach((span, i) =>
+        endPublishSpan(span, i === firstReturned ? new UnroutableEvent() : undefined),
+      );
+      const unroutable = batch[firstReturned]?.envelope;
+      const confirmed = unroutable ? batch.slice(0, firstReturned) : batch;
+      const last = confirmed.at(-1);
+      if (last) {
+        position = BigInt(last.envelope.position);
+        await this.checkpoint.save(position);
+        this.metrics.published.inc(confirmed.length);
+      }
+      if (unroutable) {
+        this.metrics.unroutable.inc();
+        this.logger.error(
+          `event ${unroutable.eventId} (${unroutable.type}) is unroutable: no queue is bound for ` +
+            `${routingKeyOf(unroutable.type)}; it stays unpublished, retrying in ${unroutableBackoff} ms`,
+        );
+        await this.signal.wait(unroutableBackoff);
+        unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);
+        next = readAfter(position);
+      } else {
+        unroutableBackoff = 500;
+      }
     }
   }
 

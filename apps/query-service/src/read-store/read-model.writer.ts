@@ -74,9 +74,6 @@ export class ViewCache {
 /** Orders read or written side by side within one batch. */
 const BATCH_CONCURRENCY = 8;
 
-/** Views the live consumer keeps to save reads (a view is ~1 KB). */
-const LIVE_VIEWS = 10_000;
-
 /** Writes in flight at once; events arriving meanwhile wait and share the next one. */
 const CONCURRENT_WRITES = 2;
 const MAX_EVENTS_PER_WRITE = 256;
@@ -84,7 +81,7 @@ const MAX_EVENTS_PER_WRITE = 256;
 /**
  * Applies events to one generation of the read models, exactly once and in version order.
  *
- * Per order: (1) read the view (or take the one this writer wrote last: ViewCache); (2) fold
+ * Per order: (1) read the view (or, in a rebuild, take the one it wrote last); (2) fold
  * the next events with the pure projection; (3) insert one history document per event (a
  * duplicate key means a previous attempt wrote it); (4) write the view, version-checked, as the
  * last write: the commit marker. A crash between (3) and (4)
@@ -123,7 +120,7 @@ export class ReadModelWriter {
     writeTogether: async (events) => {
       const target = (events[0] as LiveEvent).target;
       const runs = events.map(({ envelope }) => [envelope]);
-      return (await this.applyRuns(target, runs, this.liveViews(target))).map(outcomeOf);
+      return (await this.applyRuns(target, runs)).map(outcomeOf);
     },
     concurrency: CONCURRENT_WRITES,
     maxBatch: MAX_EVENTS_PER_WRITE,
@@ -131,16 +128,6 @@ export class ReadModelWriter {
     keyOf: (event) => orderViewIdOf(event.envelope.orderId),
     failsEveryItem: isReadStoreUnavailable,
   });
-
-  /** What the live consumer wrote last, for the generation it writes to now. */
-  private live: { generation: number; views: ViewCache } | null = null;
-
-  private liveViews(target: ReadModelCollections): ViewCache {
-    if (this.live?.generation !== target.generation) {
-      this.live = { generation: target.generation, views: new ViewCache(LIVE_VIEWS) };
-    }
-    return this.live.views;
-  }
 
   /** Applies a run of events of one order (any order, duplicates allowed) with one view write. */
   async applyOrderRun(
@@ -187,10 +174,7 @@ export class ReadModelWriter {
           return { run, ...extended };
         }
       }
-      // A run from version 1 presumes a new order: if its view exists after all, the insert
-      // of the view is refused and the order is decided again on a read (applyOrderRun).
-      const presumedNew = run.some((envelope) => envelope.version === 1);
-      const current = presumedNew ? null : await target.orderViews.findOne({ _id: orderId });
+      const current = await target.orderViews.findOne({ _id: orderId });
       return { run, ...foldRun(orderId, current, run) };
     });
     const changed = folded.filter((order) => order.next !== order.current);
