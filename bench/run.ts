@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { databaseUrl, dropDatabase } from '../test/support/postgres';
+import { writeOrderPlacedBacklog } from '../test/support/event-backlog';
 import { purgeQueue, queueDepth } from '../test/support/rabbitmq';
 import { uniqueName } from '../test/support/test-names';
 import { emmettAppendRate, ourAppendRate } from './appends';
@@ -231,26 +232,9 @@ function tokenOrder(token: string): string {
   return (JSON.parse(Buffer.from(token, 'base64url').toString()) as [number, string])[1];
 }
 
-const BACKLOG_EVENT = JSON.stringify({
-  customerId: 'backlog',
-  currency: 'EUR',
-  items: [{ sku: 'A', quantity: 1, unitPrice: 100, lineTotal: 100 }],
-  itemCount: 1,
-  total: 100,
-});
-
-/** Writes `count` OrderPlaced events straight into the store, as commands would have. */
+/** Writes `count` OrderPlaced events straight into the store; returns the last position. */
 async function writeBacklog(sql: Client, count: number): Promise<bigint> {
-  for (let written = 0; written < count; written += 9_999) {
-    await sql.query(
-      `INSERT INTO order_events (position, event_id, order_id, version, type, schema_version,
-         data, correlation_id, causation_id, occurred_at)
-       SELECT pg_current_xact_id()::text::bigint * 10000 + g, gen_random_uuid(), gen_random_uuid(),
-              1, 'OrderPlaced', 2, $1, 'bench', 'bench', now()
-         FROM generate_series(1, $2::int) AS g`,
-      [BACKLOG_EVENT, Math.min(9_999, count - written)],
-    );
-  }
+  await writeOrderPlacedBacklog(sql, count);
   const { rows } = await sql.query<{ max: string }>(
     'SELECT max(position)::text AS max FROM order_events',
   );

@@ -3,6 +3,7 @@ import { ORDERS_EVENTS_EXCHANGE, type EventEnvelope } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
+import { writeOrderPlacedBacklog } from './support/event-backlog';
 import { databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
@@ -250,23 +251,7 @@ describe('outbox relay', () => {
     dataSource = createDataSource(databaseUrl(database), 2);
     await dataSource.initialize();
     // A backlog the relay is still draining when it is told to stop.
-    const data = JSON.stringify({
-      customerId: 'backlog',
-      currency: 'EUR',
-      items: [{ sku: 'A', quantity: 1, unitPrice: 100, lineTotal: 100 }],
-      itemCount: 1,
-      total: 100,
-    });
-    for (let written = 0; written < 30_000; written += 5_000) {
-      await dataSource.query(
-        `INSERT INTO order_events (position, event_id, order_id, version, type, schema_version,
-           data, correlation_id, causation_id, occurred_at)
-         SELECT pg_current_xact_id()::text::bigint * 10000 + g, gen_random_uuid(),
-                gen_random_uuid(), 1, 'OrderPlaced', 2, $1, 'test', 'test', now()
-           FROM generate_series(1, 5000) AS g`,
-        [data],
-      );
-    }
+    await writeOrderPlacedBacklog(dataSource, 30_000);
     const stored = await storedPositions();
 
     const relay = await startService('command', env());
