@@ -20,7 +20,10 @@ WAIT_SECONDS="${SERVICES_WAIT_SECONDS:-60}"
 RABBIT_PLUGINS=(rabbitmq_management rabbitmq_consistent_hash_exchange)
 
 CACHE="${ORDERS_CQRS_CACHE:-$HOME/.cache/orders-cqrs}"
-FERRET_HOME="$CACHE/ferretdb-$FERRETDB_VERSION"
+# Our patches to FerretDB's source (scripts/ferretdb/*.patch, each says why); the build folder is
+# named after their content, so a changed patch builds a new binary.
+FERRET_PATCHES=("$(dirname "${BASH_SOURCE[0]}")"/ferretdb/*.patch)
+FERRET_HOME="$CACHE/ferretdb-$FERRETDB_VERSION-$(cat "${FERRET_PATCHES[@]}" | sha256sum | cut -c1-12)"
 FERRET_SRC="$FERRET_HOME/src"
 FERRET_BIN="$FERRET_HOME/bin/ferretdb"
 # FerretDB's PostgreSQL backend finds documents by _id through an index on updates; its
@@ -178,6 +181,10 @@ ferretdb_build() {
   chmod -R u+w "$FERRET_SRC"
   # Without version.txt the binary panics at start (FerretDB#2982).
   echo "v$FERRETDB_VERSION" >"$FERRET_SRC/build/version/version.txt"
+  local patch
+  for patch in "${FERRET_PATCHES[@]}"; do
+    patch -s -p1 -d "$FERRET_SRC" <"$patch" >>"$buildlog" 2>&1 || die "ferretdb: $patch does not apply (log: $buildlog)"
+  done
   tmpbin="$FERRET_BIN.tmp.$$"
   if ! (cd "$FERRET_SRC" && CGO_ENABLED=0 go build -trimpath -o "$tmpbin" ./cmd/ferretdb) >>"$buildlog" 2>&1; then
     tail -n 30 "$buildlog" >&2
@@ -193,6 +200,11 @@ ferretdb_up() {
   pid="$(state_get ferretdb_pid)"
   if [[ -n "$pid" ]] && ! pid_is_ferretdb "$pid"; then
     state_del ferretdb_pid # stale
+    pid=""
+  fi
+  if [[ -n "$pid" && "$(readlink "/proc/$pid/exe")" != "$(readlink -f "$FERRET_BIN")" ]]; then
+    log "ferretdb: pid $pid runs another build than $FERRET_BIN; restarting it"
+    ferretdb_down
     pid=""
   fi
   if port_open "$MONGO_PORT"; then
