@@ -90,6 +90,38 @@ export async function mongoBulkUpsertRate(url: string, documents: number) {
   return rate;
 }
 
+/**
+ * Reads of one ~500-byte document by _id from a collection of `documents`, `clients` at a
+ * time: the read store's own rate for what `GET /orders/{id}` asks of it.
+ */
+export async function mongoPointReadRate(
+  url: string,
+  documents: number,
+  clients: number,
+  durationMs: number,
+) {
+  const client = new MongoClient(url);
+  await client.connect();
+  const collection = client.db().collection<{ _id: string }>('bench_ceiling_reads');
+  for (let offset = 0; offset < documents; offset += 500) {
+    await collection.insertMany(
+      Array.from({ length: Math.min(500, documents - offset) }, (_, i) => ({
+        _id: `doc-${offset + i}`,
+        payload: PAYLOAD,
+        version: 1,
+      })),
+    );
+  }
+  const started = performance.now();
+  const done = await closedLoop(clients, durationMs, async () => {
+    await collection.findOne({ _id: `doc-${Math.floor(Math.random() * documents)}` });
+  });
+  const rate = done / ((performance.now() - started) / 1000);
+  await collection.drop();
+  await client.close();
+  return rate;
+}
+
 const HELLO_WORLD = `
   const server = require('node:http').createServer((_, response) => {
     response.setHeader('content-type', 'application/json');

@@ -11,6 +11,7 @@ import { emmettAppendRate, ourAppendRate } from './appends';
 import {
   bareHttpRate,
   mongoBulkUpsertRate,
+  mongoPointReadRate,
   postgresInsertTps,
   rabbitPublishAndConsume,
 } from './ceilings';
@@ -61,6 +62,13 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
     const rabbit = await rabbitPublishAndConsume(system.amqpUrl, 50_000);
     log('ceiling: MongoDB-compatible bulk upserts');
     const mongoUpsert = await mongoBulkUpsertRate(system.readStore.url, 3_000);
+    log('ceiling: MongoDB-compatible point reads by _id');
+    const mongoPointRead = await mongoPointReadRate(
+      system.readStore.url,
+      5_000,
+      concurrency,
+      durationMs,
+    );
     log('ceiling: bare Node HTTP');
     const bareHttp = await bareHttpRate(concurrency, durationMs);
     return {
@@ -68,6 +76,7 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
       rabbitPublish: rabbit.publishRate,
       rabbitConsume: rabbit.consumeRate,
       mongoUpsert,
+      mongoPointRead,
       bareHttp,
     };
   } finally {
@@ -357,6 +366,7 @@ const figures: [string, string, string, string | null][] = [
   ['rebuildPerSecond', 'projection during a full rebuild from the feed', '/s', 'mongoUpsert'],
   ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
   ['getOrderPerSecond', 'GET /orders/{id}', '/s', 'bareHttp'],
+  ['getOrderPerSecond', 'GET /orders/{id}, against the read store alone', '/s', 'mongoPointRead'],
   ['getOrderP99', 'GET /orders/{id} p99', 'ms', null],
   ['listPerSecond', 'GET /orders?customerId=', '/s', 'bareHttp'],
   ['listP99', 'GET /orders?customerId= p99', 'ms', null],
@@ -365,6 +375,7 @@ const figures: [string, string, string, string | null][] = [
   ['rabbitPublish', 'ceiling: RabbitMQ publish, confirms per 500', '/s', null],
   ['rabbitConsume', 'ceiling: RabbitMQ consume, prefetch 1000', '/s', null],
   ['mongoUpsert', 'ceiling: bulk upsert (MongoDB-compatible)', '/s', null],
+  ['mongoPointRead', 'ceiling: point reads by _id (MongoDB-compatible)', '/s', null],
   ['bareHttp', 'ceiling: bare Node HTTP', '/s', null],
   ['emmettAppendPerSecond', 'peer: Emmett PostgreSQL appends', '/s', null],
   ['commandFailures', 'failed commands (must be 0)', '', null],

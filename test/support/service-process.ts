@@ -64,7 +64,9 @@ export async function startService(
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [ENTRY[kind]], {
+  // SERVICE_NODE_ARGS: Node options for every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ENTRY[kind]], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
