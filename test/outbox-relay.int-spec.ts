@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ORDERS_EVENTS_EXCHANGE, type EventEnvelope } from '@orders/contracts';
+import { ORDERS_EVENTS_EXCHANGE, routingKeyOf, type EventEnvelope } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
@@ -208,6 +208,66 @@ describe('outbox relay', () => {
     services.push(await startService('command', { ...env(), RELAY_BATCH_SIZE: '2' }));
     await waitUntilObserved(positions);
     expect(observer.bodies<EventEnvelope>().map((e) => e.position)).toEqual(positions);
+  });
+
+  it('backs off from an unroutable event on its own clock: steady commits do not cut it short', async () => {
+    // Only OrderPlaced is routed: the first ItemAdded is unroutable and holds the relay there.
+    await observer.close();
+    observer = await ExchangeObserver.start(
+      amqpUrl,
+      ORDERS_EVENTS_EXCHANGE,
+      routingKeyOf('OrderPlaced'),
+    );
+    const service = await startService('command', env());
+    services.push(service);
+    dataSource = createDataSource(databaseUrl(database), 2);
+    await dataSource.initialize();
+    const unroutable = async () => {
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const line = metrics.split('\n').find((l) => l.startsWith('orders_relay_unroutable_total'));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+
+    let writing = true;
+    const writers = Promise.all(
+      Array.from({ length: 4 }, () =>
+        writer(
+          () => service,
+          0,
+          () => writing,
+        ),
+      ),
+    );
+    await waitFor('the first unroutable event', async () =>
+      (await unroutable()) > 0 ? true : undefined,
+    );
+    await sleep(3_000);
+    const attempts = await unroutable();
+    writing = false;
+    const commands = (await writers).reduce((sum, n) => sum + n, 0);
+    // Backoff 0.5 s, doubling: the first attempt and about three retries in 3 s, while the
+    // writers committed hundreds of events (each commit woke the relay before the fix).
+    expect(commands).toBeGreaterThan(100);
+    expect(attempts).toBeLessThanOrEqual(5);
+
+    // Bound again: the relay publishes everything from the unroutable event on, in order.
+    const routed = await ExchangeObserver.start(amqpUrl, ORDERS_EVENTS_EXCHANGE);
+    try {
+      const stored = await storedPositions();
+      const placedBefore = observer.bodies<EventEnvelope>().map((e) => e.position);
+      // In the order first seen: a batch published while the binding came may go out twice.
+      const seen = await waitFor(
+        'every later event through the new binding',
+        () => {
+          const positions = [...new Set(routed.bodies<EventEnvelope>().map((e) => e.position))];
+          return positions.includes(stored.at(-1)!) ? positions : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect([...placedBefore.filter((p) => !seen.includes(p)), ...seen]).toEqual(stored);
+    } finally {
+      await routed.close();
+    }
   });
 
   it('loses nothing when the relay is killed and restarted mid-stream', async () => {

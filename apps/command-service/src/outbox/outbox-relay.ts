@@ -42,6 +42,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running?: Promise<void>;
   private leader = false;
   private readonly broker: AmqpBroker;
+  /** Ends the backoffs in progress when the relay stops. */
+  private readonly backoffEnders = new Set<() => void>();
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG)
@@ -64,6 +66,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    for (const end of [...this.backoffEnders]) end();
     this.signal.wake();
     await this.running;
   }
@@ -76,7 +79,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         backoff = 100;
       } catch (error) {
         this.logger.error(`relay stopped: ${(error as Error).message}; retrying in ${backoff} ms`);
-        await this.signal.wait(backoff);
+        await this.backOff(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
@@ -186,13 +189,31 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           `event ${unroutable.eventId} (${unroutable.type}) is unroutable: no queue is bound for ` +
             `${routingKeyOf(unroutable.type)}; it stays unpublished, retrying in ${unroutableBackoff} ms`,
         );
-        await this.signal.wait(unroutableBackoff);
+        await this.backOff(unroutableBackoff);
         unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);
         next = readAfter(position);
       } else {
         unroutableBackoff = 500;
       }
     }
+  }
+
+  /**
+   * Sleeps `ms`, or until the relay stops. Not on the commit signal: under steady load a
+   * commit comes every few milliseconds, and each one cut the backoff short, so the relay
+   * published an unroutable batch again at the commit rate.
+   */
+  private backOff(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.backoffEnders.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.backoffEnders.add(end);
+    });
   }
 
   private setLeader(leader: boolean): void {
