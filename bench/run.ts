@@ -131,6 +131,10 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       log(`commands at ${rate}/s, with end-to-end lag through the consistency token`);
       const step = await pacedWithLag(commands, lagReads, rate);
       steps.push(step);
+      log(
+        `  ${step.rate.toFixed(0)}/s achieved, lag p50 ${step.lag.percentile(50).toFixed(1)} ms, ` +
+          `p99 ${step.lag.percentile(99).toFixed(1)} ms, ${step.lagReadsNot200} reads ran out`,
+      );
       if (rate === lightRate) light = step;
       if (boundHeld && withinBound(step, rate)) withinLagBound = step.rate;
       else boundHeld = false;
@@ -235,7 +239,8 @@ type PacedPhase = Awaited<ReturnType<typeof pacedWithLag>>;
 
 function withinBound(step: PacedPhase, rate: number): boolean {
   return (
-    step.lag.percentile(99) <= LAG_BOUND_MS && step.lagReadsNot200 === 0 && step.rate >= 0.95 * rate
+    // 0.9: at a few commands per second the phase's last pacing interval is a tenth of it.
+    step.lag.percentile(99) <= LAG_BOUND_MS && step.lagReadsNot200 === 0 && step.rate >= 0.9 * rate
   );
 }
 
@@ -447,7 +452,12 @@ const figures: [string, string, string, string | null][] = [
   ['rebuildPerSecond', 'projection during a full rebuild from the feed', '/s', 'mongoUpsert'],
   ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
   ['getOrderPerSecond', 'GET /orders/{id}', '/s', 'bareHttp'],
-  ['getOrderPerSecond', 'GET /orders/{id}, against the read store alone', '/s', 'mongoPointRead'],
+  [
+    'getOrderPerSecond',
+    'GET /orders/{id}, as a ratio to the read store alone',
+    '/s',
+    'mongoPointRead',
+  ],
   ['getOrderP99', 'GET /orders/{id} p99', 'ms', null],
   ['listPerSecond', 'GET /orders?customerId=', '/s', 'bareHttp'],
   ['listP99', 'GET /orders?customerId= p99', 'ms', null],
