@@ -17,7 +17,7 @@ import {
 } from './ceilings';
 import { HttpClient } from './http-client';
 import { closedLoop, Latencies, sleep, spread, type Spread } from './stats';
-import { SystemUnderTest } from './system';
+import { SystemUnderTest } from '../test/support/system-under-test';
 import { OrderLifecycleWorkload } from './workload';
 
 const ROOT = join(__dirname, '..', '..');
@@ -412,7 +412,7 @@ async function main() {
   const runs: Run[] = [];
   for (let r = 1; r <= repetitions; r++) {
     log(`repetition ${r} of ${repetitions}`);
-    const system = await SystemUnderTest.create();
+    const system = await SystemUnderTest.create('orders_bench', { LOG_LEVEL: 'error' });
     try {
       runs.push({
         ...(await measureCeilings(system)),

@@ -1,44 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { orderEventSchemas, type EventEnvelope } from '@orders/contracts';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
-import { databaseUrl, dropDatabase } from './support/postgres';
-import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
-import { startService, type ServiceProcess } from './support/service-process';
-import { uniqueName } from './support/test-names';
+import { ExchangeObserver } from './support/rabbitmq';
+import type { ServiceProcess } from './support/service-process';
+import { SystemUnderTest } from './support/system-under-test';
 import { waitFor } from './support/wait-for';
 
 describe('stored events across schema versions and long streams', () => {
-  let database: string;
-  let vhost: string;
-  let readStore: TestDatabase;
+  let system: SystemUnderTest;
   let observer: ExchangeObserver;
   let command: ServiceProcess;
   let query: ServiceProcess;
   let sql: Client;
 
   beforeAll(async () => {
-    database = uniqueName('orders_evolution');
-    vhost = uniqueName('orders_evolution');
-    const amqpUrl = await createVhost(vhost);
-    readStore = await createTestDatabase('orders_evolution');
-    observer = await ExchangeObserver.start(amqpUrl, 'orders.events');
-    query = await startService('query', { MONGODB_URL: readStore.url, RABBITMQ_URL: amqpUrl });
-    command = await startService('command', {
-      DATABASE_URL: databaseUrl(database),
-      RABBITMQ_URL: amqpUrl,
-    });
-    sql = new Client({ connectionString: databaseUrl(database) });
+    system = await SystemUnderTest.create('orders_evolution');
+    observer = await ExchangeObserver.start(system.amqpUrl, 'orders.events');
+    query = await system.startQuery();
+    command = await system.startCommand();
+    sql = new Client({ connectionString: system.databaseUrl });
     await sql.connect();
   });
 
   afterAll(async () => {
-    await Promise.all([command?.stop(), query?.stop()]);
     await sql?.end();
     await observer?.close();
-    await readStore?.drop();
-    await deleteVhost(vhost);
-    await dropDatabase(database);
+    await system?.destroy();
   });
 
   async function post(path: string, body?: unknown) {

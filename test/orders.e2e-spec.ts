@@ -1,35 +1,21 @@
-import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
-import { databaseUrl, dropDatabase } from './support/postgres';
-import { createVhost, deleteVhost } from './support/rabbitmq';
-import { startService, type ServiceProcess } from './support/service-process';
-import { uniqueName } from './support/test-names';
+import type { ServiceProcess } from './support/service-process';
+import { SystemUnderTest } from './support/system-under-test';
 
 /** Both services started from their built main modules, driven over HTTP only. */
 describe('orders end to end', () => {
-  let database: string;
-  let vhost: string;
-  let readStore: TestDatabase;
+  let system: SystemUnderTest;
   let command: ServiceProcess;
   let query: ServiceProcess;
 
   beforeAll(async () => {
-    database = uniqueName('orders_e2e');
-    vhost = uniqueName('orders_e2e');
-    const amqpUrl = await createVhost(vhost);
-    readStore = await createTestDatabase('orders_e2e');
+    system = await SystemUnderTest.create('orders_e2e');
     // The query service first: its queue must be bound before the relay publishes.
-    query = await startService('query', { MONGODB_URL: readStore.url, RABBITMQ_URL: amqpUrl });
-    command = await startService('command', {
-      DATABASE_URL: databaseUrl(database),
-      RABBITMQ_URL: amqpUrl,
-    });
+    query = await system.startQuery();
+    command = await system.startCommand();
   });
 
   afterAll(async () => {
-    await Promise.all([command?.stop(), query?.stop()]);
-    await readStore?.drop();
-    await deleteVhost(vhost);
-    await dropDatabase(database);
+    await system?.destroy();
   });
 
   async function post(path: string, body?: unknown) {

@@ -18,7 +18,8 @@ export const ORDER_HISTORY_COLLECTION = 'order_history';
 /**
  * Lists sort by placedAt desc, then orderId desc: each list filter has an index serving both.
  * The stats match on the counted status / the counters' days per currency before unwinding.
- * (FerretDB 1.24 scans collections whatever the index; MongoDB uses them.)
+ * (FerretDB 1.24 scans for these whatever the index, see apps/query-service/README.md; MongoDB
+ * uses them.)
  */
 export const orderViewIndexes: IndexDescription[] = [
   { key: { customerId: 1, placedAt: -1, _id: -1 }, name: 'customer_placed_at' },

@@ -1,10 +1,13 @@
-import { createTestDatabase, type TestDatabase } from '../test/support/mongo-test-database';
-import { databaseUrl, dropDatabase } from '../test/support/postgres';
-import { createVhost, deleteVhost } from '../test/support/rabbitmq';
-import { startService, type ServiceProcess } from '../test/support/service-process';
-import { uniqueName } from '../test/support/test-names';
+import { createTestDatabase, type TestDatabase } from './mongo-test-database';
+import { databaseUrl, dropDatabase } from './postgres';
+import { createVhost, deleteVhost } from './rabbitmq';
+import { startService, type ServiceProcess } from './service-process';
+import { uniqueName } from './test-names';
 
-/** One system under test: its own database, vhost and read store, services from dist/. */
+/**
+ * One system under test: its own database, vhost and read store, and both services started
+ * from dist/ against them (`serviceEnv` is added to every service's environment).
+ */
 export class SystemUnderTest {
   readonly commands: ServiceProcess[] = [];
   readonly queries: ServiceProcess[] = [];
@@ -14,14 +17,18 @@ export class SystemUnderTest {
     readonly vhost: string,
     readonly amqpUrl: string,
     readonly readStore: TestDatabase,
+    private readonly serviceEnv: Record<string, string>,
   ) {}
 
-  static async create(): Promise<SystemUnderTest> {
-    const database = uniqueName('orders_bench');
-    const vhost = uniqueName('orders_bench');
+  static async create(
+    prefix: string,
+    serviceEnv: Record<string, string> = {},
+  ): Promise<SystemUnderTest> {
+    const database = uniqueName(prefix);
+    const vhost = uniqueName(prefix);
     const amqpUrl = await createVhost(vhost);
-    const readStore = await createTestDatabase('orders_bench');
-    return new SystemUnderTest(database, vhost, amqpUrl, readStore);
+    const readStore = await createTestDatabase(prefix);
+    return new SystemUnderTest(database, vhost, amqpUrl, readStore, serviceEnv);
   }
 
   get databaseUrl(): string {
@@ -32,8 +39,7 @@ export class SystemUnderTest {
     const service = await startService('query', {
       MONGODB_URL: this.readStore.url,
       RABBITMQ_URL: this.amqpUrl,
-      LOG_LEVEL: 'error',
-      RATE_LIMIT_PER_MINUTE: '0',
+      ...this.serviceEnv,
       ...(commandServiceUrl ? { COMMAND_SERVICE_URL: commandServiceUrl } : {}),
     });
     this.queries.push(service);
@@ -50,8 +56,7 @@ export class SystemUnderTest {
     const service = await startService('command', {
       DATABASE_URL: this.databaseUrl,
       RABBITMQ_URL: this.amqpUrl,
-      LOG_LEVEL: 'error',
-      RATE_LIMIT_PER_MINUTE: '0',
+      ...this.serviceEnv,
       ...env,
     });
     this.commands.push(service);
