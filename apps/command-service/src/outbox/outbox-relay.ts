@@ -14,6 +14,7 @@ import {
   type AmqpBroker,
 } from '@orders/platform/tracing';
 import type { Span } from '@opentelemetry/api';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Client } from 'pg';
 import {
@@ -42,8 +43,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running?: Promise<void>;
   private leader = false;
   private readonly broker: AmqpBroker;
-  /** Ends the backoffs in progress when the relay stops. */
-  private readonly backoffEnders = new Set<() => void>();
+  /** Aborted when the relay stops: ends a backoff in progress. */
+  private readonly stopped = new AbortController();
 
   constructor(
     @Inject(COMMAND_SERVICE_CONFIG)
@@ -66,7 +67,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    for (const end of [...this.backoffEnders]) end();
+    this.stopped.abort();
     this.signal.wake();
     await this.running;
   }
@@ -204,16 +205,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * published an unroutable batch again at the commit rate.
    */
   private backOff(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const end = () => {
-        clearTimeout(timer);
-        this.backoffEnders.delete(end);
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      this.backoffEnders.add(end);
-    });
+    return sleep(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
   }
 
   private setLeader(leader: boolean): void {

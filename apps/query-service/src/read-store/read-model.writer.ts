@@ -85,9 +85,10 @@ const MAX_EVENTS_PER_WRITE = 256;
  * the next events with the pure projection; (3) insert one history document per event (a
  * duplicate key means a previous attempt wrote it); (4) write the view, version-checked, as the
  * last write: the commit marker. A crash between (3) and (4) leaves history entries above the
- * view's version, which readers ignore and the redelivery completes. Every document written belongs to this one order, and callers guarantee one
- * writer per order at a time (FerretDB updates are read-modify-write); the version filter
- * still refuses a write based on a stale read.
+ * view's version, which readers ignore and the redelivery completes. Every document written
+ * belongs to this one order, and callers guarantee one writer per order at a time (FerretDB
+ * updates are read-modify-write); the version filter still refuses a write based on a stale
+ * read.
  */
 @Injectable()
 export class ReadModelWriter {
