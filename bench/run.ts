@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { databaseUrl, dropDatabase } from '../test/support/postgres';
 import { writeOrderPlacedBacklog } from '../test/support/event-backlog';
+import { metricSum } from '../test/support/metrics';
 import { purgeQueue, queueDepth } from '../test/support/rabbitmq';
 import { uniqueName } from '../test/support/test-names';
 import { emmettAppendRate, ourAppendRate } from './appends';
@@ -308,10 +309,7 @@ async function writeBacklog(sql: Client, count: number): Promise<bigint> {
 /** Events the query service has projected (every outcome), from its metrics. */
 async function projectedEvents(queryUrl: string): Promise<number> {
   const text = await (await fetch(`${queryUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('orders_projection_events_total'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  return metricSum(text, 'orders_projection_events_total');
 }
 
 async function relayCheckpoint(sql: Client): Promise<bigint> {

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { CommandLoad } from './support/command-load';
 import { OrdersSystem } from './support/orders-system';
+import { metricSum } from './support/metrics';
 import { databaseUrl } from './support/postgres';
 import type { ServiceProcess } from './support/service-process';
 import { waitFor } from './support/wait-for';
@@ -69,13 +70,6 @@ async function lockWaiters(sql: Client): Promise<number> {
 }
 
 /** Sum of a counter's samples whose labels contain `labels`. */
-function counterSum(metrics: string, name: string, labels: string): number {
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 describe('SIGTERM under load', () => {
   it('answers what is in flight, exits 0, and loses or repeats nothing', async () => {
     await waitFor('the load to be acknowledged', () => system.load.acknowledged.length >= 30, {
@@ -155,9 +149,9 @@ describe('SIGTERM under load', () => {
     // its successor was handed no event it had already applied (and the relay republished none).
     const metrics = await (await fetch(`${system.query.url}/metrics`)).text();
     expect(
-      counterSum(metrics, 'orders_projection_events_total', 'outcome="applied"'),
+      metricSum(metrics, 'orders_projection_events_total', 'outcome="applied"'),
     ).toBeGreaterThan(0);
-    expect(counterSum(metrics, 'orders_projection_events_total', 'outcome="duplicate"')).toBe(0);
+    expect(metricSum(metrics, 'orders_projection_events_total', 'outcome="duplicate"')).toBe(0);
     console.log(
       `graceful shutdown: ${system.load.acknowledged.length} commands acknowledged, statuses ` +
         JSON.stringify(Object.fromEntries(system.load.statuses)) +

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
 import { writeOrderPlacedBacklog } from './support/event-backlog';
+import { metricSum } from './support/metrics';
 import { databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
@@ -222,11 +223,11 @@ describe('outbox relay', () => {
     services.push(service);
     dataSource = createDataSource(databaseUrl(database), 2);
     await dataSource.initialize();
-    const unroutable = async () => {
-      const metrics = await (await fetch(`${service.url}/metrics`)).text();
-      const line = metrics.split('\n').find((l) => l.startsWith('orders_relay_unroutable_total'));
-      return Number(line?.split(' ').at(-1) ?? 0);
-    };
+    const unroutable = async () =>
+      metricSum(
+        await (await fetch(`${service.url}/metrics`)).text(),
+        'orders_relay_unroutable_total',
+      );
 
     let writing = true;
     const writers = Promise.all(
