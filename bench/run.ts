@@ -9,6 +9,7 @@ import { metricSum } from '../test/support/metrics';
 import { purgeQueue, queueDepth } from '../test/support/rabbitmq';
 import { uniqueName } from '../test/support/test-names';
 import { emmettAppendRate, ourAppendRate } from './appends';
+import { countCpu, CPU_GROUPS, type CpuUse } from './cpu';
 import {
   bareHttpRate,
   mongoBulkUpsertRate,
@@ -104,10 +105,12 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     log('commands at full load (query side stopped)');
     const full = new OrderLifecycleWorkload(commands);
     let started = performance.now();
+    let cpu = countCpu();
     const fullDone = await closedLoop(concurrency, durationMs, async (w) => {
       await full.next(w);
     });
     const fullRate = fullDone / ((performance.now() - started) / 1000);
+    const fullCpu = cpuPerOperation('full', cpu(), fullDone);
 
     log('query side catching up on the full load');
     const query = await system.startQuery(command.url);
@@ -152,7 +155,9 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       await sleep(200);
     }
     log('commands at half load, with end-to-end lag through the consistency token');
+    cpu = countCpu();
     const half = await pacedWithLag(commands, lagReads, fullRate / 2);
+    const halfCpu = cpuPerOperation('half', cpu(), half.workload.latencies.count);
 
     log('queries: GET /orders/{id} and a list');
     const known = [
@@ -163,6 +168,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     ];
     const byId = new Latencies();
     started = performance.now();
+    cpu = countCpu();
     const byIdDone = await closedLoop(concurrency, durationMs, async () => {
       const t = performance.now();
       await reads.request(
@@ -172,8 +178,10 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       byId.record(performance.now() - t);
     });
     const byIdRate = byIdDone / ((performance.now() - started) / 1000);
+    const byIdCpu = cpuPerOperation('getOrder', cpu(), byIdDone);
     const list = new Latencies();
     started = performance.now();
+    cpu = countCpu();
     const listDone = await closedLoop(concurrency, durationMs, async () => {
       const t = performance.now();
       await reads.request(
@@ -183,6 +191,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       list.record(performance.now() - t);
     });
     const listRate = listDone / ((performance.now() - started) / 1000);
+    const listCpu = cpuPerOperation('list', cpu(), listDone);
 
     log('rebuild: every read model from the feed, while serving');
     const sql = new Client({ connectionString: system.databaseUrl });
@@ -202,6 +211,10 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       phase === 'completed' ? rows[0]!.n / ((performance.now() - started) / 1000) : Number.NaN;
 
     return {
+      ...fullCpu,
+      ...halfCpu,
+      ...byIdCpu,
+      ...listCpu,
       rebuildPerSecond: rebuildRate,
       commandsPerSecond: fullRate,
       commandP50: full.latencies.percentile(50),
@@ -293,6 +306,28 @@ async function pacedWithLag(commands: HttpClient, reads: HttpClient, rate: numbe
   return { workload, lag, rate: rateAchieved, lagReadsNot200 };
 }
 
+/** The phases whose CPU is reported, and what one operation of each is. */
+const cpuPhases: [string, string][] = [
+  ['full', 'command, full load'],
+  ['half', 'command, half load'],
+  ['relay', 'event, relay drain'],
+  ['projection', 'event, projection catching up'],
+  ['getOrder', 'GET /orders/{id}'],
+  ['list', 'GET /orders?customerId='],
+];
+
+/** CPU milliseconds per operation by group in one phase, and the cores busy meanwhile. */
+function cpuPerOperation(phase: string, use: CpuUse, operations: number): Run {
+  const run: Run = {};
+  let total = 0;
+  for (const group of CPU_GROUPS) {
+    run[`cpu.${phase}.${group}`] = use.ms[group] / operations;
+    total += use.ms[group];
+  }
+  run[`cpu.${phase}.cores`] = total / use.wallMs;
+  return run;
+}
+
 function tokenOrder(token: string): string {
   return (JSON.parse(Buffer.from(token, 'base64url').toString()) as [number, string])[1];
 }
@@ -333,21 +368,28 @@ async function timeRelayDrain(system: SystemUnderTest, sql: Client, head: bigint
   const started = performance.now();
   const relay = await system.startCommand();
   let first: { position: bigint; at: number } | undefined;
+  let cpu: (() => CpuUse) | undefined;
   for (;;) {
     const position = await relayCheckpoint(sql);
-    if (first === undefined && position > initial) first = { position, at: performance.now() };
+    if (first === undefined && position > initial) {
+      first = { position, at: performance.now() };
+      cpu = countCpu();
+    }
     if (position >= head) break;
     await sleep(10);
   }
   const finished = performance.now();
+  const used = cpu!();
   const { rows } = await sql.query<{ count: string }>(
     'SELECT count(*)::text AS count FROM order_events WHERE position > $1 AND position <= $2',
     [first!.position.toString(), head.toString()],
   );
+  const events = Number(rows[0]!.count);
   return {
     relay,
-    relayDrainPerSecond: Number(rows[0]!.count) / ((finished - first!.at) / 1000),
+    relayDrainPerSecond: events / ((finished - first!.at) / 1000),
     relayStartupMs: first!.at - started,
+    relayCpu: cpuPerOperation('relay', used, events),
   };
 }
 
@@ -363,7 +405,11 @@ async function measureRelayAndProjection(system: SystemUnderTest): Promise<Run> 
     await system.declareQueryQueue();
     log(`relay: writing a backlog of ${backlog} events, then draining it`);
     let head = await writeBacklog(sql, backlog);
-    const { relay, relayDrainPerSecond, relayStartupMs } = await timeRelayDrain(system, sql, head);
+    const { relay, relayDrainPerSecond, relayStartupMs, relayCpu } = await timeRelayDrain(
+      system,
+      sql,
+      head,
+    );
     await purgeQueue(system.vhost, queue);
 
     log(`projection: ${projectionBacklog} queued events`);
@@ -374,6 +420,7 @@ async function measureRelayAndProjection(system: SystemUnderTest): Promise<Run> 
     // Counted by the service itself (the management API's queue depth lags by seconds), from
     // the moment it answers, so its start-up is not counted.
     const started = performance.now();
+    const cpu = countCpu();
     const before = await projectedEvents(projector.url);
     const doneBy = performance.now() + 600_000;
     while (
@@ -383,7 +430,13 @@ async function measureRelayAndProjection(system: SystemUnderTest): Promise<Run> 
       await sleep(50);
     }
     const projectionRate = (projectionBacklog - before) / ((performance.now() - started) / 1000);
-    return { relayDrainPerSecond, relayStartupMs, projectionPerSecond: projectionRate };
+    return {
+      relayDrainPerSecond,
+      relayStartupMs,
+      ...relayCpu,
+      projectionPerSecond: projectionRate,
+      ...cpuPerOperation('projection', cpu(), projectionBacklog - before),
+    };
   } finally {
     await sql.end();
     await system.stopAll();
@@ -498,6 +551,17 @@ function report(runs: Run[]) {
             : ''
         } |`,
     ),
+    '',
+    `CPU per operation by process, in ms (median); cores busy of ${cpus().length}, median (min–max). ` +
+      '`load` is the benchmark process; `read-store` includes its PostgreSQL backends.',
+    '',
+    `| per | ${CPU_GROUPS.join(' | ')} | cores busy |`,
+    `| --- |${' --- |'.repeat(CPU_GROUPS.length + 1)}`,
+    ...cpuPhases.map(([phase, per]) => {
+      const median = (key: string) => spread(runs.map((run) => run[key]!)).median;
+      const cores = spread(runs.map((run) => run[`cpu.${phase}.cores`]!));
+      return `| ${per} | ${CPU_GROUPS.map((group) => median(`cpu.${phase}.${group}`).toFixed(3)).join(' | ')} | ${cores.median.toFixed(2)} (${cores.min.toFixed(2)}–${cores.max.toFixed(2)}) |`;
+    }),
   ].join('\n');
   mkdirSync(options.out, { recursive: true });
   writeFileSync(
