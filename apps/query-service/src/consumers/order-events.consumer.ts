@@ -43,9 +43,13 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
   private readonly topology: OrderEventsTopology;
   private readonly serializer = new PerOrderSerializer();
   /**
-   * The generation live events are written to. Read from the store (never from a cache)
-   * whenever this replica starts applying after being idle: a replica that was standing by
-   * under single-active-consumer may have missed a switch made by the previous active one.
+   * The generation live events are written to, read from the store (never from a cache) when
+   * a consumer session starts and after a switch marker. Nothing else moves the pointer: only
+   * the active consumer handles a marker, and under single-active-consumer a consumer gets
+   * deliveries only once it is the active one and stays so until its session ends. So a
+   * standby that missed a switch has no target yet at its first delivery, and reads the
+   * pointer then. (Reading it again whenever the consumer had been idle cost one more
+   * read-store round trip for nearly every event at light load.)
    */
   private writeTarget: Promise<ReadModelCollections> | null = null;
   /** While a switch marker is handled, every later delivery waits for it; null when intake flows. */
@@ -101,7 +105,6 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
       delivery.deadLetter();
       return;
     }
-    if (this.serializer.pendingOrders === 0) this.writeTarget = null;
     await this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
       traceOrderEventDelivery(message, this.topology.queue, () =>
         this.applyDelivery(delivery, envelope),
