@@ -122,6 +122,38 @@ describe('group commit', () => {
     }
   });
 
+  it('refuses alone a command whose order another replica had moved on, and writes the rest of its batch together', async () => {
+    const [a, b] = replicas as [ServiceProcess, ServiceProcess];
+    const placed = await send(a, '/orders', { customerId: 'c-moved', currency: 'EUR' });
+    const orderId = placed.body.orderId as string;
+    // a remembers the order at version 1; b moves it to version 2.
+    expect(
+      (await send(b, `/orders/${orderId}/items`, { sku: 'B', quantity: 1, unitPrice: 5 })).status,
+    ).toBe(200);
+    const blocker = new Client({ connectionString: databaseUrl(database) });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE order_events IN SHARE MODE');
+    // Four transactions go out and wait on the lock; the rest queue up for the next one, with
+    // a's command on the moved order among them.
+    const places = Array.from({ length: 24 }, () =>
+      send(a, '/orders', { customerId: 'c-batch', currency: 'EUR' }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const moved = send(a, `/orders/${orderId}/items`, { sku: 'C', quantity: 1, unitPrice: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await blocker.query('COMMIT');
+    await blocker.end();
+    expect((await Promise.all(places)).map((answer) => answer.status)).toEqual(Array(24).fill(201));
+    expect(await moved).toMatchObject({ status: 200, body: { version: 3 } });
+    // Rolled back for the one conflict, the queued batch was written again command by command.
+    const { rows } = await sql.query<{ transactions: number }>(
+      `SELECT count(DISTINCT position / 10000)::int AS transactions
+         FROM order_events WHERE data->>'customerId' = 'c-batch'`,
+    );
+    expect(rows[0]!.transactions).toBeLessThanOrEqual(6);
+  });
+
   it('decides refusals and If-Match on the stored state, not on what a replica remembers', async () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
     const placed = await send(a, '/orders', { customerId: 'c-2', currency: 'EUR' });

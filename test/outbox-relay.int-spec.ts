@@ -121,7 +121,8 @@ describe('outbox relay', () => {
           const [max] = await dataSource.query<{ max: string }[]>(
             'SELECT max(position)::text AS max FROM order_events',
           );
-          const event = appended?.[0];
+          if (!Array.isArray(appended)) throw new Error('the held append was refused');
+          const event = appended[0];
           overtaken.push({ held: BigInt(event!.position), committedAbove: BigInt(max!.max) });
         })
         .finally(() => {

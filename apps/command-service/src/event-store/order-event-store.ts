@@ -95,17 +95,25 @@ export class OrderEventStore {
    * Appends events after each stream's version, to several streams in one statement of the
    * caller's transaction (group commit): the events of all of them share the transaction's
    * id, and the index runs across the whole statement. Returns each append's stored events,
-   * in the order given. Throws StreamVersionConflict when another writer got to any of the
-   * streams first.
+   * in the order given, or a StreamVersionConflict for an append whose stream had already
+   * moved on when the statement began (nothing of it is written; the others are). Throws
+   * StreamVersionConflict when a writer still in flight appends to one of the streams too.
+   *
+   * The per-append answer is what lets command replicas share the load: behind a round-robin
+   * balancer an order's commands alternate between replicas, so a replica's remembered state
+   * is often one version behind. When that conflict failed the whole statement, the batch was
+   * rolled back and every command in it written again alone: two replicas together ran at
+   * about half the rate of one.
    */
   async appendToStreams(
     manager: EntityManager,
     appends: readonly StreamAppend[],
-  ): Promise<EventEnvelope[][]> {
+  ): Promise<(EventEnvelope[] | StreamVersionConflict)[]> {
     const rows = appends.flatMap(({ orderId, stream, events, metadata }) =>
       events.map((event, index) => ({
         orderId,
         version: stream.version + index + 1,
+        after: stream.version,
         event,
         metadata,
       })),
@@ -123,9 +131,12 @@ export class OrderEventStore {
                 gen_random_uuid(), e.order_id, e.version, e.type, e.schema_version, e.data,
                 e.correlation_id, e.causation_id, e.traceparent, now()
            FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::jsonb[], $6::text[],
-                       $7::text[], $8::text[])
+                       $7::text[], $8::text[], $9::int[])
                 WITH ORDINALITY AS e(order_id, version, type, schema_version, data,
-                                     correlation_id, causation_id, traceparent, ord)
+                                     correlation_id, causation_id, traceparent, after, ord)
+          -- The same answer for every row of one append: all of it is written, or none.
+          WHERE NOT EXISTS (SELECT 1 FROM order_events o
+                             WHERE o.order_id = e.order_id AND o.version = e.after + 1)
          RETURNING ${EVENT_COLUMNS}`,
         [
           rows.map((r) => r.orderId),
@@ -136,6 +147,7 @@ export class OrderEventStore {
           rows.map((r) => r.metadata.correlationId),
           rows.map((r) => r.metadata.causationId),
           rows.map((r) => r.metadata.traceparent ?? null),
+          rows.map((r) => r.after),
         ],
       );
     } catch (error) {
@@ -154,6 +166,10 @@ export class OrderEventStore {
     let index = 0;
     return appends.map(({ orderId, stream, events }) => {
       const own = events.map(() => byIndex.get(++index)).filter((row) => row !== undefined);
+      if (own.length < events.length) {
+        if (own.length === 0) return new StreamVersionConflict([orderId]);
+        throw new Error(`append to order ${orderId} was written in part`);
+      }
       // A transaction that took its id before the previous append committed would sort before
       // it; retrying in a new transaction takes a later id and keeps each order in version order.
       const first = own[0];

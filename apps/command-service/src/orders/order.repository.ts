@@ -3,6 +3,7 @@ import type { EventEnvelope, OrderEvent } from '@orders/contracts';
 import type { EntityManager } from 'typeorm';
 import {
   OrderEventStore,
+  StreamVersionConflict,
   type EventMetadata,
   type OrderStream,
 } from '../event-store/order-event-store';
@@ -90,12 +91,13 @@ export class OrderRepository {
 
   /**
    * Appends each order's events in the caller's transaction (one statement for all of them),
-   * and snapshots the orders whose append crosses an interval.
+   * and snapshots the orders whose append crosses an interval. An order another writer had
+   * moved on gets its StreamVersionConflict back, and nothing is written for it.
    */
   async append(
     manager: EntityManager,
     appends: readonly OrderAppend[],
-  ): Promise<EventEnvelope[][]> {
+  ): Promise<(EventEnvelope[] | StreamVersionConflict)[]> {
     const appended = await this.events.appendToStreams(
       manager,
       appends.map(({ orderId, order, events, metadata }) => ({
@@ -106,7 +108,8 @@ export class OrderRepository {
       })),
     );
     for (const [i, { orderId, order, events }] of appends.entries()) {
-      const last = appended[i]?.at(-1);
+      const stored = appended[i];
+      const last = stored instanceof StreamVersionConflict ? undefined : stored?.at(-1);
       if (last && crossesSnapshotInterval(order.version, last.version)) {
         await this.snapshots.write(manager, orderId, ORDER_STATE_VERSION, {
           version: last.version,

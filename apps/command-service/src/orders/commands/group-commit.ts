@@ -7,7 +7,7 @@ import {
 } from '@orders/contracts';
 import { GroupWriter } from '@orders/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { EventMetadata } from '../../event-store/order-event-store';
+import { StreamVersionConflict, type EventMetadata } from '../../event-store/order-event-store';
 import { IdempotencyStore, type IdempotencyClaim } from '../../idempotency/idempotency-store';
 import { CommitSignal } from '../../outbox/commit-signal';
 import { OrderRepository, type LoadedOrder } from '../order.repository';
@@ -29,10 +29,8 @@ export class ClaimedConcurrently extends Error {}
 const CONCURRENT_TRANSACTIONS = 4;
 const MAX_COMMANDS_PER_TRANSACTION = 256;
 
-interface Written {
-  result: CommandResult;
-  last: EventEnvelope | undefined;
-}
+/** A command written in its batch, or refused alone: its order had moved on. */
+type Written = { result: CommandResult; last: EventEnvelope | undefined } | StreamVersionConflict;
 
 /**
  * Group commit: commands decided while earlier transactions are still in flight are written
@@ -40,17 +38,20 @@ interface Written {
  * their idempotency answers, so the cost of a commit (round trips, WAL flush) is shared
  * instead of paid per command.
  *
- * A batch is all or nothing: when one command in it conflicts (another replica appended to
- * its order, or its idempotency key was taken meanwhile) the batch rolls back and each
- * command is written again on its own, so only that command sees its error.
+ * A command whose order another replica had already moved on is refused alone, and the rest
+ * of its batch is written. Any other conflict (a replica appending to the same order at the
+ * same moment, or an idempotency key taken meanwhile) rolls the batch back, and each command
+ * is written again on its own, so only that command sees its error.
  */
 @Injectable()
 export class GroupCommit {
-  private readonly commits = new GroupWriter<DecidedCommand, CommandResult>({
-    writeTogether: (commands) => this.writeBatch(commands),
-    concurrency: CONCURRENT_TRANSACTIONS,
-    maxBatch: MAX_COMMANDS_PER_TRANSACTION,
-  });
+  private readonly commits = new GroupWriter<DecidedCommand, CommandResult | StreamVersionConflict>(
+    {
+      writeTogether: (commands) => this.writeBatch(commands),
+      concurrency: CONCURRENT_TRANSACTIONS,
+      maxBatch: MAX_COMMANDS_PER_TRANSACTION,
+    },
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -59,20 +60,27 @@ export class GroupCommit {
     private readonly signal: CommitSignal,
   ) {}
 
-  write(command: DecidedCommand): Promise<CommandResult> {
+  async write(command: DecidedCommand): Promise<CommandResult> {
     if (command.events.length === 0 && !command.idempotency) {
-      return Promise.resolve(commandResult(command, undefined));
+      return commandResult(command, undefined);
     }
-    return this.commits.write(command);
+    const result = await this.commits.write(command);
+    if (result instanceof StreamVersionConflict) throw result;
+    return result;
   }
 
-  private async writeBatch(commands: DecidedCommand[]): Promise<CommandResult[]> {
+  private async writeBatch(
+    commands: DecidedCommand[],
+  ): Promise<(CommandResult | StreamVersionConflict)[]> {
     const written = await this.transaction(commands);
     if (commands.some((command) => command.events.length > 0)) this.signal.committed();
     return commands.map((command, i) => {
-      const { result, last } = written[i] as Written;
-      if (last) this.orders.remember(command.orderId, command.order, command.events, last);
-      return result;
+      const outcome = written[i] as Written;
+      if (outcome instanceof StreamVersionConflict) return outcome;
+      if (outcome.last) {
+        this.orders.remember(command.orderId, command.order, command.events, outcome.last);
+      }
+      return outcome.result;
     });
   }
 
@@ -90,21 +98,24 @@ export class GroupCommit {
 
   private async writeAll(manager: EntityManager, commands: DecidedCommand[]): Promise<Written[]> {
     const appended = await this.orders.append(manager, commands);
-    const written = commands.map((command, i) => {
-      const last = appended[i]?.at(-1);
+    const written = commands.map((command, i): Written => {
+      const stored = appended[i];
+      if (stored instanceof StreamVersionConflict) return stored;
+      const last = stored?.at(-1);
       return { result: commandResult(command, last), last };
     });
-    const answers = commands.flatMap((command, i) =>
-      command.idempotency
+    const answers = commands.flatMap((command, i) => {
+      const outcome = written[i];
+      return command.idempotency && outcome && !(outcome instanceof StreamVersionConflict)
         ? [
             {
               claim: command.idempotency,
               status: command.created ? 201 : 200,
-              body: written[i]?.result,
+              body: outcome.result,
             },
           ]
-        : [],
-    );
+        : [];
+    });
     if ((await this.idempotency.recordAll(answers, manager)) < answers.length) {
       throw new ClaimedConcurrently();
     }

@@ -161,8 +161,10 @@ export class OrderCommandRunner {
         if (!(error instanceof StreamVersionConflict)) throw error;
         if (context.expectedVersion !== undefined) throw new VersionMismatch(undefined);
         if (attempt >= MAX_ATTEMPTS) throw error;
-        remembered = undefined;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        // A remembered state another replica has moved on is no contention: load and go on.
+        // Two writers deciding on fresh loads at once back off for a random while.
+        if (remembered) remembered = undefined;
+        else await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
   }
