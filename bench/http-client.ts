@@ -1,11 +1,16 @@
 import { Pool } from 'undici';
 
-/** A keep-alive HTTP client pool, the same for every HTTP figure (services and ceiling). */
+/**
+ * A keep-alive HTTP client pool, the same for every HTTP figure (services and ceiling). Given
+ * several origins (replicas of a service), it sends requests to them in turn, as a load
+ * balancer in front of them would.
+ */
 export class HttpClient {
-  private readonly pool: Pool;
+  private readonly pools: Pool[];
+  private turn = 0;
 
-  constructor(origin: string, connections: number) {
-    this.pool = new Pool(origin, { connections, pipelining: 1 });
+  constructor(origins: string | string[], connections: number) {
+    this.pools = [origins].flat().map((origin) => new Pool(origin, { connections, pipelining: 1 }));
   }
 
   async request(
@@ -14,7 +19,8 @@ export class HttpClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<{ status: number; json: Record<string, unknown> }> {
-    const response = await this.pool.request({
+    const pool = this.pools[this.turn++ % this.pools.length]!;
+    const response = await pool.request({
       method,
       path,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -27,7 +33,7 @@ export class HttpClient {
     };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.close()));
   }
 }

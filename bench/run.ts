@@ -32,6 +32,8 @@ const { values: options } = parseArgs({
     'light-rate': { type: 'string', default: '100' },
     backlog: { type: 'string', default: '100000' },
     'projection-backlog': { type: 'string', default: '3000' },
+    'command-instances': { type: 'string', default: '1' },
+    'query-instances': { type: 'string', default: '1' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
   },
 });
@@ -42,6 +44,8 @@ const warmupMs = Number(options.warmup) * 1000;
 const lightRate = Number(options['light-rate']);
 const backlog = Number(options.backlog);
 const projectionBacklog = Number(options['projection-backlog']);
+const commandInstances = Number(options['command-instances']);
+const queryInstances = Number(options['query-instances']);
 
 type Run = Record<string, number>;
 
@@ -91,8 +95,9 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
   // is measured alone (on two shared cores the projection into FerretDB would take most of
   // the CPU); its events wait in the queue. The half load runs with the query side on.
   await system.declareQueryQueue();
-  const command = await system.startCommand();
-  const commands = new HttpClient(command.url, concurrency);
+  const commandUrls: string[] = [];
+  for (let i = 0; i < commandInstances; i++) commandUrls.push((await system.startCommand()).url);
+  const commands = new HttpClient(commandUrls, concurrency);
   let queries: HttpClient[] = [];
   try {
     // A service just started runs its code cold (the JIT has not compiled it yet): here the
@@ -113,11 +118,14 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     const fullCpu = cpuPerOperation('full', cpu(), fullDone);
 
     log('query side catching up on the full load');
-    const query = await system.startQuery(command.url);
-    const reads = new HttpClient(query.url, concurrency);
+    const queryUrls: string[] = [];
+    for (let i = 0; i < queryInstances; i++) {
+      queryUrls.push((await system.startQuery(commandUrls[0])).url);
+    }
+    const reads = new HttpClient(queryUrls, concurrency);
     // Lag reads wait on the server, each on a connection of its own: queued behind each other
     // in a small pool, they would time the client's queue too.
-    const lagReads = new HttpClient(query.url, 512);
+    const lagReads = new HttpClient(queryUrls, 512);
     queries = [reads, lagReads];
     const caughtUpBy = performance.now() + 600_000;
     while ((await queueDepth(system.vhost, QUERY_QUEUE)) > 0 && performance.now() < caughtUpBy) {
@@ -540,6 +548,7 @@ function report(runs: Run[]) {
   const markdown = [
     `Benchmark of ${new Date().toISOString()} on ${machine}; services, load and infrastructure share the machine.`,
     `${runs.length} repetitions, concurrency ${concurrency}, ${durationMs / 1000} s per phase (commands after ${warmupMs / 1000} s of warm-up); median (min–max).`,
+    `Instances for commands and queries: ${commandInstances} command service(s), ${queryInstances} query service(s), requests sent to them in turn; the relay drain and the queued projection run one instance.`,
     '',
     '| figure | value | ratio to ceiling |',
     '| --- | --- | --- |',
@@ -566,7 +575,11 @@ function report(runs: Run[]) {
   mkdirSync(options.out, { recursive: true });
   writeFileSync(
     join(options.out, 'latest.json'),
-    JSON.stringify({ machine, concurrency, durationMs, runs, rows }, null, 2),
+    JSON.stringify(
+      { machine, concurrency, durationMs, commandInstances, queryInstances, runs, rows },
+      null,
+      2,
+    ),
   );
   writeFileSync(join(options.out, 'latest.md'), `${markdown}\n`);
   process.stdout.write(`${markdown}\n`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --repetitions 3 --concurrency 16 --seconds 8 --warmup 3 --light-rate 100 --backlog 100000]`:
+# `npm run bench [-- --repetitions 3 --concurrency 16 --seconds 8 --warmup 3 --light-rate 100 --backlog 100000
+#                  --command-instances 1 --query-instances 1]`:
 # the benchmark report, written to bench/results/latest.{md,json}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
