@@ -99,11 +99,10 @@ export class OrderEventStore {
    * moved on when the statement began (nothing of it is written; the others are). Throws
    * StreamVersionConflict when a writer still in flight appends to one of the streams too.
    *
-   * The per-append answer is what lets command replicas share the load: behind a round-robin
-   * balancer an order's commands alternate between replicas, so a replica's remembered state
-   * is often one version behind. When that conflict failed the whole statement, the batch was
-   * rolled back and every command in it written again alone: two replicas together ran at
-   * about half the rate of one.
+   * Why per append: behind a round-robin balancer an order's commands alternate between
+   * replicas, so a replica's remembered state is often one version behind. When that conflict
+   * failed the whole statement, the batch was rolled back and every command in it was written
+   * again alone.
    */
   async appendToStreams(
     manager: EntityManager,
