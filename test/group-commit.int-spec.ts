@@ -49,21 +49,39 @@ describe('group commit', () => {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  it('writes commands that arrive together in shared transactions', async () => {
-    // Appends wait on this lock, so the commands arrive while transactions are in flight,
-    // however fast the machine is.
+  /** Holds every append until the returned release: commands arrive while transactions wait. */
+  async function holdAppends(): Promise<() => Promise<void>> {
     const blocker = new Client({ connectionString: databaseUrl(database) });
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE order_events IN SHARE MODE');
+    return async () => {
+      await blocker.query('COMMIT');
+      await blocker.end();
+    };
+  }
+
+  /** An order replica a remembers at version 1 and replica b has moved on to version 2. */
+  async function orderMovedOnBehind(a: ServiceProcess, b: ServiceProcess, customerId: string) {
+    const placed = await send(a, '/orders', { customerId, currency: 'EUR' });
+    const orderId = placed.body.orderId as string;
+    expect(
+      (await send(b, `/orders/${orderId}/items`, { sku: 'B', quantity: 1, unitPrice: 5 })).status,
+    ).toBe(200);
+    return orderId;
+  }
+
+  it('writes commands that arrive together in shared transactions', async () => {
+    // Appends wait on the lock, so the commands arrive while transactions are in flight,
+    // however fast the machine is.
+    const release = await holdAppends();
     const sending = Promise.all(
       Array.from({ length: 64 }, () =>
         send(replicas[0]!, '/orders', { customerId: 'c-group', currency: 'EUR' }),
       ),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await blocker.query('COMMIT');
-    await blocker.end();
+    await release();
     const answers = await sending;
     expect(answers.map((a) => a.status)).toEqual(Array(64).fill(201));
     const { rows } = await sql.query<{ orders: number; transactions: number }>(
@@ -124,16 +142,8 @@ describe('group commit', () => {
 
   it('refuses alone a command whose order another replica had moved on, and writes the rest of its batch together', async () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
-    const placed = await send(a, '/orders', { customerId: 'c-moved', currency: 'EUR' });
-    const orderId = placed.body.orderId as string;
-    // a remembers the order at version 1; b moves it to version 2.
-    expect(
-      (await send(b, `/orders/${orderId}/items`, { sku: 'B', quantity: 1, unitPrice: 5 })).status,
-    ).toBe(200);
-    const blocker = new Client({ connectionString: databaseUrl(database) });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE order_events IN SHARE MODE');
+    const orderId = await orderMovedOnBehind(a, b, 'c-moved');
+    const release = await holdAppends();
     // Four transactions go out and wait on the lock; the rest queue up for the next one, with
     // a's command on the moved order among them.
     const places = Array.from({ length: 24 }, () =>
@@ -142,11 +152,11 @@ describe('group commit', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const moved = send(a, `/orders/${orderId}/items`, { sku: 'C', quantity: 1, unitPrice: 5 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await blocker.query('COMMIT');
-    await blocker.end();
+    await release();
     expect((await Promise.all(places)).map((answer) => answer.status)).toEqual(Array(24).fill(201));
     expect(await moved).toMatchObject({ status: 200, body: { version: 3 } });
-    // Rolled back for the one conflict, the queued batch was written again command by command.
+    // Rolled back for the one refusal, the queued batch would be written again command by
+    // command: 24 transactions.
     const { rows } = await sql.query<{ transactions: number }>(
       `SELECT count(DISTINCT position / 10000)::int AS transactions
          FROM order_events WHERE data->>'customerId' = 'c-batch'`,
@@ -156,12 +166,7 @@ describe('group commit', () => {
 
   it('decides refusals and If-Match on the stored state, not on what a replica remembers', async () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
-    const placed = await send(a, '/orders', { customerId: 'c-2', currency: 'EUR' });
-    const orderId = placed.body.orderId as string;
-    // Replica a remembers the order at version 1; replica b moves it on.
-    expect(
-      (await send(b, `/orders/${orderId}/items`, { sku: 'B', quantity: 1, unitPrice: 5 })).status,
-    ).toBe(200);
+    const orderId = await orderMovedOnBehind(a, b, 'c-2');
     // On a's remembered state there is no line B to remove and version 2 is not current.
     const removed = await send(a, `/orders/${orderId}/items/B`, undefined, {}, 'DELETE');
     expect(removed).toMatchObject({ status: 200, body: { version: 3 } });
