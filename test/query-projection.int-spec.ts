@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from './support/mongo-test-data
 import { OrderEventStream } from './support/order-event.stream';
 import { OrderEventsPublisher } from './support/order-events.publisher';
 import { createVhost, deleteVhost } from './support/rabbitmq';
-import { dropConnections } from './support/rabbitmq-connections';
+import { dropConnections, type ConnectionInfo } from './support/rabbitmq-connections';
 import { uniqueName } from './support/test-names';
 import { delay, waitFor } from './support/wait-for';
 
@@ -389,6 +389,45 @@ describe('query service: order events -> GET /orders/{id}', () => {
       const ready = await httpGet(`${service.url}/health/ready`);
       return ready.status === 200;
     });
+  });
+
+  it('a replica whose consumer session ended answers with what the new active one wrote, not with the views it wrote itself', async () => {
+    const order = new OrderEventStream();
+    await publisher.publish(
+      order.placed({ items: [{ sku: 'LAMP', quantity: 1, unitPrice: 4000 }] }),
+    );
+    // Applied by the active replica, which now answers it from the views it wrote.
+    await waitForOrderVersion(order.orderId, 1);
+    const standby = await startReplica();
+    try {
+      await waitFor('the standby to register its consumer', async () => {
+        const ready = await httpGet(`${standby.url}/health/ready`);
+        return ready.status === 200;
+      });
+      // The active replica's session ends (its connection is the older of the two, once the
+      // management API lists both): the broker moves the queue to the standby, and the former
+      // active one comes back behind it.
+      const olderOfTwo = (all: ConnectionInfo[]) =>
+        all.length === 2
+          ? [...all].sort((x, y) => x.connected_at - y.connected_at).slice(0, 1)
+          : [];
+      await waitFor(
+        'both consumer connections listed',
+        async () => (await dropConnections(vhost, 'orders-query-service@', olderOfTwo)) === 1,
+      );
+      await publisher.publish(order.confirmed(), order.paid('payment-s'));
+      await waitFor('the standby to apply v3', async () => {
+        const answer = await getOrder(order.orderId, {}, standby.url);
+        return answer.status === 200 && answer.body.version === 3;
+      });
+
+      const former = await getOrder(order.orderId);
+      expect(former.status).toBe(200);
+      expect(former.body).toMatchObject({ version: 3, status: 'paid' });
+      expect(former.headers.get('etag')).toBe('"3"');
+    } finally {
+      await standby.app.close();
+    }
   });
 
   it('stops cleanly mid-stream, and a restarted service resumes without losing or repeating', async () => {

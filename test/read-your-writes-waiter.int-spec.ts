@@ -3,6 +3,7 @@ import { loadQueryServiceConfig } from '../apps/query-service/src/config/query-s
 import { OrderVersionNotifier } from '../apps/query-service/src/consistency/order-version.notifier';
 import { ReadYourWritesWaiter } from '../apps/query-service/src/consistency/read-your-writes.waiter';
 import { orderViewIdOf } from '../apps/query-service/src/projections/order-view.projection';
+import { LiveViews } from '../apps/query-service/src/read-store/live-views';
 import { MongoHeartbeatWatchdog } from '../apps/query-service/src/read-store/mongo-heartbeat.watchdog';
 import { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
 import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
@@ -41,7 +42,7 @@ describe('read-your-writes waiter', () => {
     generations = new ReadModelGenerations(readStore);
     await generations.onModuleInit();
     notifier = new OrderVersionNotifier();
-    waiter = new ReadYourWritesWaiter(generations, notifier);
+    waiter = new ReadYourWritesWaiter(generations, notifier, new LiveViews());
     client.on('commandStarted', (event: CommandStartedEvent) => {
       if (event.commandName === 'find' && String(event.command.find).startsWith('order_views')) {
         viewReads.push(event);

@@ -3,16 +3,23 @@ const USER = process.env.TEST_RABBITMQ_USER ?? 'guest';
 const PASSWORD = process.env.TEST_RABBITMQ_PASSWORD ?? 'guest';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
-interface ConnectionInfo {
+export interface ConnectionInfo {
   name: string;
+  /** Milliseconds since the epoch. */
+  connected_at: number;
   client_properties?: { connection_name?: string };
 }
 
 /**
  * Has the broker force-close every connection of `vhost` whose client-given name starts with
- * `namePrefix`, as a broker restart or network cut would. Returns how many it closed.
+ * `namePrefix` (of those, the ones `pick` picks), as a broker restart or network cut would.
+ * Returns how many it closed.
  */
-export async function dropConnections(vhost: string, namePrefix: string): Promise<number> {
+export async function dropConnections(
+  vhost: string,
+  namePrefix: string,
+  pick: (connections: ConnectionInfo[]) => ConnectionInfo[] = (all) => all,
+): Promise<number> {
   const listed = await fetch(
     `${MANAGEMENT_URL}/api/vhosts/${encodeURIComponent(vhost)}/connections`,
     {
@@ -20,8 +27,10 @@ export async function dropConnections(vhost: string, namePrefix: string): Promis
     },
   );
   if (!listed.ok) throw new Error(`listing connections of ${vhost}: ${listed.status}`);
-  const connections = ((await listed.json()) as ConnectionInfo[]).filter((connection) =>
-    connection.client_properties?.connection_name?.startsWith(namePrefix),
+  const connections = pick(
+    ((await listed.json()) as ConnectionInfo[]).filter((connection) =>
+      connection.client_properties?.connection_name?.startsWith(namePrefix),
+    ),
   );
   for (const connection of connections) {
     const closed = await fetch(

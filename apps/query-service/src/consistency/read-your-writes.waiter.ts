@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { orderViewIdOf } from '../projections/order-view.projection';
+import { LiveViews } from '../read-store/live-views';
 import { ReadModelGenerations } from '../read-store/read-model-generations';
 import { OrderVersionNotifier } from './order-version.notifier';
 
@@ -20,6 +21,7 @@ export class ReadYourWritesWaiter {
   constructor(
     private readonly generations: ReadModelGenerations,
     private readonly notifier: OrderVersionNotifier,
+    private readonly liveViews: LiveViews,
   ) {}
 
   /** True once the order's view is at `version` or later; false if `timeoutMs` passed first. */
@@ -67,7 +69,9 @@ export class ReadYourWritesWaiter {
   }
 
   private async orderViewReached(id: string, version: number): Promise<boolean> {
-    const { orderViews } = await this.generations.forReading();
+    const { generation, orderViews } = await this.generations.forReading();
+    // This replica wrote it (LiveViews holds only what reached the store): no round trip.
+    if (this.liveViews.get(generation, id, version) !== undefined) return true;
     const found = await orderViews.findOne(
       { _id: id, version: { $gte: version } },
       { projection: { _id: 1 } },

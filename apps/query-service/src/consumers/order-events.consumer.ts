@@ -13,6 +13,7 @@ import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-s
 import { OrderVersionNotifier } from '../consistency/order-version.notifier';
 import { OrderViewProjectionError, orderViewIdOf } from '../projections/order-view.projection';
 import { ReadModelGenerations } from '../read-store/read-model-generations';
+import { LiveViews } from '../read-store/live-views';
 import { isReadStoreUnavailable } from '../read-store/read-store-unavailable';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
 import { ReadModelWriter, type ApplyOutcome } from '../read-store/read-model.writer';
@@ -60,6 +61,7 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
     private readonly writer: ReadModelWriter,
     private readonly generations: ReadModelGenerations,
     private readonly notifier: OrderVersionNotifier,
+    private readonly liveViews: LiveViews,
     private readonly switcher: ReadModelSwitcher,
     private readonly metrics: ProjectionMetrics,
     private readonly lag: ProjectionLagMonitor,
@@ -78,6 +80,11 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
   protected async declareTopology(channel: Channel): Promise<void> {
     await assertOrderEventsTopology(channel, this.topology);
     this.writeTarget = null;
+    this.liveViews.clear();
+  }
+
+  protected override sessionEnded(): void {
+    this.liveViews.clear();
   }
 
   protected handleDelivery(delivery: Delivery): Promise<void> {
@@ -166,9 +173,13 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
     const { message } = delivery;
     for (let failures = 1; delivery.channelOpen; failures += 1) {
       let outcome: ApplyOutcome;
+      let target: ReadModelCollections;
       try {
-        outcome = await this.writer.applyOrderEvent(await this.currentWriteTarget(), envelope);
+        target = await this.currentWriteTarget();
+        outcome = await this.writer.applyOrderEvent(target, envelope);
       } catch (error) {
+        // It may have been written all the same: the store decides from now on.
+        this.liveViews.forget(orderViewIdOf(envelope.orderId));
         if (error instanceof OrderViewProjectionError) {
           this.metrics.countEvent('dead_lettered', envelope.type);
           this.logRefused(message, error.message);
@@ -197,9 +208,12 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
           delivery.ack();
           this.metrics.countEvent('applied', envelope.type);
           this.lag.recordApplied(envelope);
+          // A session that ended meanwhile no longer speaks for the store.
+          if (delivery.channelOpen) this.liveViews.record(target.generation, outcome.view);
           this.notifier.notifyOrderVersion(outcome.orderId, outcome.version);
           return;
         case 'duplicate':
+          this.liveViews.forget(outcome.orderId);
           delivery.ack();
           this.metrics.countEvent('duplicate', envelope.type);
           return;

@@ -14,7 +14,8 @@ import type { ReadModelCollections } from './read-model.collections';
 import { isReadStoreUnavailable } from './read-store-unavailable';
 
 export type ApplyOutcome =
-  | { kind: 'applied'; orderId: string; version: number }
+  /** `view` is the view as this write left it in the store. */
+  | { kind: 'applied'; orderId: string; version: number; view: OrderViewDocument }
   | { kind: 'duplicate'; orderId: string; version: number }
   /** An earlier event of this order has not been applied yet; this one must wait. */
   | { kind: 'gap'; orderId: string; version: number };
@@ -24,6 +25,8 @@ export interface OrderRunResult {
   orderId: string;
   /** The order's version in the store afterwards. */
   version: number;
+  /** The view as this run left it in the store (or found it, when it wrote nothing). */
+  view: OrderViewDocument | null;
   applied: EventEnvelope[];
   /** Events after a missing version, in version order: they must wait for it. */
   waiting: EventEnvelope[];
@@ -55,6 +58,11 @@ export class ViewCache {
       this.views.set(orderId, view);
     }
     return view;
+  }
+
+  /** Like get, without counting as a use (readers must not keep an entry in). */
+  peek(orderId: string): OrderViewDocument | undefined {
+    return this.views.get(orderId);
   }
 
   set(view: OrderViewDocument): void {
@@ -141,11 +149,11 @@ export class ReadModelWriter {
       const current = await target.orderViews.findOne({ _id: orderId });
       const { next, applied, waiting } = foldRun(orderId, current, envelopes);
       if (next === null || next === current) {
-        return { orderId, version: current?.version ?? 0, applied: [], waiting };
+        return { orderId, version: current?.version ?? 0, view: current, applied: [], waiting };
       }
       await this.insertHistory(target, applied);
       if (await this.writeView(target, current, next)) {
-        return { orderId, version: next.version, applied, waiting };
+        return { orderId, version: next.version, view: next, applied, waiting };
       }
       // Someone else wrote the view between our read and write: decide again on fresh state.
     }
@@ -222,6 +230,7 @@ export class ReadModelWriter {
       return {
         orderId: order.orderId,
         version: order.next?.version ?? 0,
+        view: order.next,
         applied: order.applied,
         waiting: order.waiting,
       };
@@ -331,8 +340,8 @@ async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promi
   return results;
 }
 
-function outcomeOf({ orderId, version, applied, waiting }: OrderRunResult): ApplyOutcome {
-  if (applied.length > 0) return { kind: 'applied', orderId, version };
+function outcomeOf({ orderId, version, view, applied, waiting }: OrderRunResult): ApplyOutcome {
+  if (applied.length > 0 && view !== null) return { kind: 'applied', orderId, version, view };
   return waiting.length > 0
     ? { kind: 'gap', orderId, version }
     : { kind: 'duplicate', orderId, version };

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { mongoClientProvider, mongoHeartbeatWatchdogProvider } from './mongo-client.provider';
+import { LiveViews } from './live-views';
 import { ReadModelGenerations } from './read-model-generations';
 import { ReadModelWriter } from './read-model.writer';
 import { ReadStore } from './read-store.service';
@@ -11,7 +12,8 @@ import { ReadStore } from './read-store.service';
     ReadStore,
     ReadModelGenerations,
     ReadModelWriter,
+    LiveViews,
   ],
-  exports: [ReadStore, ReadModelGenerations, ReadModelWriter],
+  exports: [ReadStore, ReadModelGenerations, ReadModelWriter, LiveViews],
 })
 export class ReadStoreModule {}

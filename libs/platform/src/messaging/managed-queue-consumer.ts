@@ -29,6 +29,7 @@ export abstract class ManagedQueueConsumer
       ...settings,
       declare: (channel) => this.declareTopology(channel),
       handle: (delivery) => this.handleDelivery(delivery),
+      sessionEnded: () => this.sessionEnded(),
     });
   }
 
@@ -54,4 +55,7 @@ export abstract class ManagedQueueConsumer
 
   /** Handles one delivery and settles it. A rejection is logged and the delivery requeued. */
   protected abstract handleDelivery(delivery: Delivery): Promise<void>;
+
+  /** Runs when a session's connection or channel closes: its unacked deliveries go back. */
+  protected sessionEnded(): void {}
 }

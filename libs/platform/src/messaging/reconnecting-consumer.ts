@@ -21,6 +21,8 @@ export interface ReconnectingConsumerOptions {
   declare(channel: Channel): Promise<void>;
   /** Handles one delivery and settles it. A rejection is logged and the delivery requeued. */
   handle(delivery: Delivery): Promise<void>;
+  /** Called when a session's connection or channel closes (possibly more than once). */
+  sessionEnded?(): void;
 }
 
 /** One message in hand. Settling twice, or on a channel that died meanwhile, does nothing. */
@@ -143,6 +145,7 @@ export class ReconnectingConsumer {
     let session: ConsumerSession | null = null;
     const endSession = () => {
       if (session) session.open = false;
+      this.options.sessionEnded?.();
       markClosed();
     };
     connection.on('close', endSession);

@@ -1,13 +1,15 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { orderIdSchema } from '@orders/contracts';
+import { decodeConsistencyToken, orderIdSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import type { Response } from 'express';
 import { z } from 'zod';
 import {
+  CONSISTENCY_TOKEN_HEADER,
   ReadYourWrites,
   type RequestValidation,
 } from '../../consistency/read-your-writes.interceptor';
+import { orderViewIdOf } from '../../projections/order-view.projection';
 import { instantParam, wholeNumberParam } from '../query-params';
 import { GetOrderQuery } from './get-order.query';
 import type { OrderViewResponse } from './order-view.response';
@@ -35,12 +37,19 @@ export class GetOrderController {
   async getOrder(
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
+    @Headers(CONSISTENCY_TOKEN_HEADER) tokenText: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<OrderViewResponse> {
     const { orderId, atVersion, asOf } = parseGetOrderRequest({ params: { id }, query });
     const pointInTime =
       atVersion !== undefined ? { atVersion } : asOf !== undefined ? { asOf } : null;
-    const view = await this.queryBus.execute(new GetOrderQuery(orderId, pointInTime));
+    // The interceptor waited for the token (and refused a bad one) before this runs.
+    const token = tokenText === undefined ? null : decodeConsistencyToken(tokenText);
+    const atLeastVersion =
+      token !== null && orderViewIdOf(token.orderId) === orderViewIdOf(orderId) ? token.version : 0;
+    const view = await this.queryBus.execute(
+      new GetOrderQuery(orderId, pointInTime, atLeastVersion),
+    );
     response.setHeader('ETag', `"${view.version}"`);
     return view;
   }

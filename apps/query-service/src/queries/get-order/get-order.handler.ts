@@ -2,17 +2,29 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { OrderNotFoundError } from '../../errors/query.errors';
 import { orderViewAt } from '../../projections/order-history.projection';
 import { orderViewIdOf } from '../../projections/order-view.projection';
+import { LiveViews } from '../../read-store/live-views';
 import { ReadModelGenerations } from '../../read-store/read-model-generations';
 import { GetOrderQuery } from './get-order.query';
 import { toOrderViewResponse, type OrderViewResponse } from './order-view.response';
 
 @QueryHandler(GetOrderQuery)
 export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
-  constructor(private readonly generations: ReadModelGenerations) {}
+  constructor(
+    private readonly generations: ReadModelGenerations,
+    private readonly liveViews: LiveViews,
+  ) {}
 
-  async execute({ orderId, pointInTime }: GetOrderQuery): Promise<OrderViewResponse> {
-    const { orderViews, orderHistory } = await this.generations.forReading();
+  async execute({
+    orderId,
+    pointInTime,
+    atLeastVersion,
+  }: GetOrderQuery): Promise<OrderViewResponse> {
+    const { generation, orderViews, orderHistory } = await this.generations.forReading();
     const id = orderViewIdOf(orderId);
+    if (pointInTime === null) {
+      const live = this.liveViews.get(generation, id, atLeastVersion);
+      if (live !== undefined) return toOrderViewResponse(live);
+    }
     const view = await orderViews.findOne({ _id: id });
     if (view === null) throw new OrderNotFoundError(orderId);
     if (pointInTime === null) return toOrderViewResponse(view);

@@ -1,0 +1,117 @@
+import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { loadQueryServiceConfig } from '../apps/query-service/src/config/query-service.config';
+import { OrderVersionNotifier } from '../apps/query-service/src/consistency/order-version.notifier';
+import { ReadYourWritesWaiter } from '../apps/query-service/src/consistency/read-your-writes.waiter';
+import { orderViewIdOf } from '../apps/query-service/src/projections/order-view.projection';
+import { GetOrderHandler } from '../apps/query-service/src/queries/get-order/get-order.handler';
+import { GetOrderQuery } from '../apps/query-service/src/queries/get-order/get-order.query';
+import { LiveViews } from '../apps/query-service/src/read-store/live-views';
+import { MongoHeartbeatWatchdog } from '../apps/query-service/src/read-store/mongo-heartbeat.watchdog';
+import { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
+import type { ReadModelCollections } from '../apps/query-service/src/read-store/read-model.collections';
+import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
+import { ReadStore } from '../apps/query-service/src/read-store/read-store.service';
+import type { EventEnvelope } from '@orders/contracts';
+import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
+import { OrderEventStream } from './support/order-event.stream';
+
+/**
+ * `GET /orders/{id}` and read-your-writes waits answer from the views this replica's consumer
+ * wrote (LiveViews) without a read-store round trip, and never with a view older than a
+ * consistency token asks for, or of another generation than the one being read.
+ */
+describe('live views', () => {
+  let store: TestDatabase;
+  // A client of its own that reports every command it sends, to count the view reads.
+  let client: MongoClient;
+  let readStore: ReadStore;
+  let generations: ReadModelGenerations;
+  let target: ReadModelCollections;
+  let liveViews: LiveViews;
+  let handler: GetOrderHandler;
+  const writer = new ReadModelWriter();
+  const viewReads: CommandStartedEvent[] = [];
+
+  beforeAll(async () => {
+    store = await createTestDatabase('live_views');
+    client = new MongoClient(store.url, { monitorCommands: true });
+    await client.connect();
+    const config = loadQueryServiceConfig(
+      {},
+      { MONGODB_URL: store.url, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672/%2F' },
+    );
+    readStore = new ReadStore(
+      client,
+      new MongoHeartbeatWatchdog(client, { stuckAfterMs: 60_000 }),
+      config,
+    );
+    generations = new ReadModelGenerations(readStore);
+    await generations.onModuleInit();
+    target = await generations.forWriting();
+    client.on('commandStarted', (event: CommandStartedEvent) => {
+      if (event.commandName === 'find' && String(event.command.find).startsWith('order_views')) {
+        viewReads.push(event);
+      }
+    });
+  });
+
+  beforeEach(() => {
+    liveViews = new LiveViews();
+    handler = new GetOrderHandler(generations, liveViews);
+    viewReads.length = 0;
+  });
+
+  afterAll(async () => {
+    await readStore?.onApplicationShutdown();
+    await store?.drop();
+  });
+
+  /** Applies the event as the consumer does; `here` records the view as this replica's own. */
+  async function apply(envelope: EventEnvelope, { here }: { here: boolean }): Promise<void> {
+    const outcome = await writer.applyOrderEvent(target, envelope);
+    if (outcome.kind !== 'applied') throw new Error(`expected applied, got ${outcome.kind}`);
+    if (here) liveViews.record(target.generation, outcome.view);
+  }
+
+  it('answers an order this replica wrote without reading the store, and waits on it without polling', async () => {
+    const order = new OrderEventStream();
+    await apply(order.placed(), { here: true });
+    await apply(order.confirmed(), { here: true });
+    viewReads.length = 0;
+
+    const view = await handler.execute(new GetOrderQuery(order.orderId, null, 2));
+    expect(view).toMatchObject({ orderId: order.orderId, version: 2, status: 'confirmed' });
+    const waiter = new ReadYourWritesWaiter(generations, new OrderVersionNotifier(), liveViews);
+    expect(await waiter.waitForOrderVersion(order.orderId, 2, 1_000)).toBe(true);
+    expect(viewReads).toEqual([]);
+  });
+
+  it('reads the store when the token asks for more than this replica wrote (another replica wrote it)', async () => {
+    const order = new OrderEventStream();
+    await apply(order.placed(), { here: true });
+    await apply(order.confirmed(), { here: false });
+    viewReads.length = 0;
+
+    const view = await handler.execute(new GetOrderQuery(order.orderId, null, 2));
+    expect(view).toMatchObject({ version: 2, status: 'confirmed' });
+    expect(viewReads).toHaveLength(1);
+    expect(liveViews.get(target.generation, orderViewIdOf(order.orderId), 2)).toBeUndefined();
+  });
+
+  it('uses no view of another generation, and a point-in-time read always reads the history', async () => {
+    const order = new OrderEventStream();
+    await apply(order.placed(), { here: false });
+    const placed = await handler.execute(new GetOrderQuery(order.orderId));
+    liveViews.record(target.generation + 1, {
+      ...(await target.orderViews.findOne({ _id: orderViewIdOf(order.orderId) }))!,
+      version: 7,
+    });
+    viewReads.length = 0;
+
+    expect(await handler.execute(new GetOrderQuery(order.orderId))).toEqual(placed);
+    expect(await handler.execute(new GetOrderQuery(order.orderId, { atVersion: 1 }))).toMatchObject(
+      { version: 1 },
+    );
+    expect(viewReads).toHaveLength(2);
+  });
+});
