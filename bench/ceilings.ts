@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'amqplib';
 import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
+import { countCpu } from './cpu';
 import { HttpClient } from './http-client';
 import { closedLoop } from './stats';
 
@@ -42,11 +43,13 @@ export async function rabbitPublishAndConsume(url: string, messages: number) {
   await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   const body = Buffer.from(PAYLOAD);
   let started = performance.now();
+  const cpu = countCpu();
   for (let sent = 0; sent < messages; sent += 500) {
     for (let i = 0; i < 500; i++) channel.publish('', queue, body, { persistent: true });
     await channel.waitForConfirms();
   }
   const publishRate = messages / ((performance.now() - started) / 1000);
+  const publishCpu = cpu();
 
   const consumer = await connection.createChannel();
   await consumer.prefetch(1000);
@@ -63,7 +66,7 @@ export async function rabbitPublishAndConsume(url: string, messages: number) {
   await consumer.close();
   await channel.deleteQueue(queue);
   await connection.close();
-  return { publishRate, consumeRate };
+  return { publishRate, consumeRate, publishCpu };
 }
 
 /** Upserts of ~500-byte documents by _id in unordered bulks of 500. */

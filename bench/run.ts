@@ -65,7 +65,8 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
     log('ceiling: PostgreSQL single-row inserts');
     const pgInsertTps = await postgresInsertTps(databaseUrl(scratch), concurrency, durationMs);
     log('ceiling: RabbitMQ publish (windows of 500) and consume (prefetch 1000)');
-    const rabbit = await rabbitPublishAndConsume(system.amqpUrl, 50_000);
+    const published = 50_000;
+    const rabbit = await rabbitPublishAndConsume(system.amqpUrl, published);
     log('ceiling: MongoDB-compatible bulk upserts');
     const mongoUpsert = await mongoBulkUpsertRate(system.readStore.url, 3_000);
     log('ceiling: MongoDB-compatible point reads by _id');
@@ -84,6 +85,7 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
       mongoUpsert,
       mongoPointRead,
       bareHttp,
+      ...cpuPerOperation('rabbitPublish', rabbit.publishCpu, published),
     };
   } finally {
     await dropDatabase(scratch);
@@ -319,6 +321,7 @@ const cpuPhases: [string, string][] = [
   ['full', 'command, full load'],
   ['half', 'command, half load'],
   ['relay', 'event, relay drain'],
+  ['rabbitPublish', 'message, RabbitMQ publish ceiling'],
   ['projection', 'event, projection catching up'],
   ['getOrder', 'GET /orders/{id}'],
   ['list', 'GET /orders?customerId='],

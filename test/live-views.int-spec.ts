@@ -98,6 +98,41 @@ describe('live views', () => {
     expect(liveViews.get(target.generation, orderViewIdOf(order.orderId), 2)).toBeUndefined();
   });
 
+  it('writes the next event of an order it wrote without reading its view first', async () => {
+    const liveWriter = new ReadModelWriter(liveViews);
+    const order = new OrderEventStream();
+    for (const envelope of [order.placed(), order.confirmed(), order.paid('payment-lv')]) {
+      const outcome = await liveWriter.applyOrderEvent(target, envelope);
+      if (outcome.kind !== 'applied') throw new Error(`expected applied, got ${outcome.kind}`);
+      liveViews.record(target.generation, outcome.view);
+    }
+    // Only the first event read its view (and found none).
+    expect(viewReads).toHaveLength(1);
+    expect(await target.orderViews.findOne({ _id: orderViewIdOf(order.orderId) })).toMatchObject({
+      version: 3,
+      status: 'paid',
+    });
+  });
+
+  it('takes a stale hint for what it is: the version-checked write misses, and it reads and applies again', async () => {
+    const liveWriter = new ReadModelWriter(liveViews);
+    const order = new OrderEventStream();
+    await apply(order.placed(), { here: true });
+    // Another writer moved the order on (here only possible around a session's end).
+    await apply(order.confirmed(), { here: false });
+
+    const outcome = await liveWriter.applyOrderEvent(target, order.paid('payment-st'));
+    expect(outcome).toMatchObject({ kind: 'applied', version: 3 });
+    const stored = await target.orderViews.findOne({ _id: orderViewIdOf(order.orderId) });
+    expect(stored).toMatchObject({ version: 3, status: 'paid' });
+    expect(stored?.confirmedAt).toBeInstanceOf(Date);
+    const history = await target.orderHistory
+      .find({ orderId: orderViewIdOf(order.orderId) })
+      .sort({ version: 1 })
+      .toArray();
+    expect(history.map((entry) => entry.version)).toEqual([1, 2, 3]);
+  });
+
   it('uses no view of another generation, and a point-in-time read always reads the history', async () => {
     const order = new OrderEventStream();
     await apply(order.placed(), { here: false });

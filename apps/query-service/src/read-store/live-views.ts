@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { OrderViewDocument } from '../projections/order-view.document';
-import { ViewCache } from './read-model.writer';
+import { ViewCache } from './view-cache';
 
-/** About 25 MiB of views at the benchmark's order size. */
+/** Views kept; the soak reports the memory this costs under load. */
 const CAPACITY = 10_000;
 
 /**
@@ -20,7 +20,8 @@ const CAPACITY = 10_000;
  * token) may trust an entry at v or later, and otherwise reads the store; a reader without a
  * token gets what this replica applied last, as it would from the store.
  *
- * Not a write-path shortcut: the writer still reads each view before its version-checked write.
+ * The writer starts from these views too (ReadModelWriter's hints); its version-checked write
+ * turns a stale one into a miss and a fresh read.
  */
 @Injectable()
 export class LiveViews {

@@ -1,5 +1,5 @@
 import type { OrderViewDocument } from '../projections/order-view.document';
-import { ViewCache } from './read-model.writer';
+import { ViewCache } from './view-cache';
 
 const view = (id: string, version = 1) => ({ _id: id, version }) as OrderViewDocument;
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
 import { GroupWriter } from '@orders/platform';
 import { inChildSpan } from '@orders/platform/tracing';
@@ -10,6 +10,7 @@ import {
   OrderViewProjectionError,
   orderViewIdOf,
 } from '../projections/order-view.projection';
+import { LiveViews } from './live-views';
 import type { ReadModelCollections } from './read-model.collections';
 import { isReadStoreUnavailable } from './read-store-unavailable';
 
@@ -40,43 +41,14 @@ interface LiveEvent {
 }
 
 /**
- * The views a writer wrote or read last, by order: a hint that saves the read before the next
- * write. Only a hint: a write based on it is version-checked, so a stale one (another replica
- * or attempt wrote since) costs a read, never a wrong view; and a run that the cached view
- * does not simply extend (a duplicate or a gap, as a stale view would show) is decided on a
- * fresh read. Bounded, least recently used out first.
+ * Views a write may start from instead of reading them first. A hint only: the view write is
+ * version-checked, so a stale one costs a read, never a wrong view. `set` and `forget` are for
+ * a cache the writer keeps itself (a rebuild's).
  */
-export class ViewCache {
-  private readonly views = new Map<string, OrderViewDocument>();
-
-  constructor(private readonly capacity = 50_000) {}
-
-  get(orderId: string): OrderViewDocument | undefined {
-    const view = this.views.get(orderId);
-    if (view) {
-      this.views.delete(orderId);
-      this.views.set(orderId, view);
-    }
-    return view;
-  }
-
-  /** Like get, without counting as a use (readers must not keep an entry in). */
-  peek(orderId: string): OrderViewDocument | undefined {
-    return this.views.get(orderId);
-  }
-
-  set(view: OrderViewDocument): void {
-    this.views.delete(view._id);
-    this.views.set(view._id, view);
-    if (this.views.size > this.capacity) {
-      const oldest = this.views.keys().next();
-      if (!oldest.done) this.views.delete(oldest.value);
-    }
-  }
-
-  forget(orderId: string): void {
-    this.views.delete(orderId);
-  }
+export interface ViewHints {
+  get(orderId: string): OrderViewDocument | undefined;
+  set?(view: OrderViewDocument): void;
+  forget?(orderId: string): void;
 }
 
 /** Orders read or written side by side within one batch. */
@@ -100,6 +72,12 @@ const MAX_EVENTS_PER_WRITE = 256;
  */
 @Injectable()
 export class ReadModelWriter {
+  /**
+   * `liveViews`: the views the consumer wrote this session, the live path's hints. The
+   * consumer, not the writer, records them: only it knows whether its session is still open.
+   */
+  constructor(@Optional() private readonly liveViews?: LiveViews) {}
+
   /**
    * Applies one delivered event, in a span of its own under the delivery's span. Events of
    * other orders that arrive meanwhile share its writes (group apply, below); the caller
@@ -128,7 +106,9 @@ export class ReadModelWriter {
     writeTogether: async (events) => {
       const target = (events[0] as LiveEvent).target;
       const runs = events.map(({ envelope }) => [envelope]);
-      return (await this.applyRuns(target, runs)).map(outcomeOf);
+      const liveViews = this.liveViews;
+      const hints = liveViews && { get: (id: string) => liveViews.get(target.generation, id) };
+      return (await this.applyRuns(target, runs, hints)).map(outcomeOf);
     },
     concurrency: CONCURRENT_WRITES,
     maxBatch: MAX_EVENTS_PER_WRITE,
@@ -163,19 +143,19 @@ export class ReadModelWriter {
    * Applies runs of many orders (one run per order) together: all history entries go in one
    * `insertMany` before any view is written, new views in one `insertMany`, changed ones
    * version-checked one by one. Anything unexpected (a view written by someone else) falls
-   * back to applyOrderRun for that order. A `cache` of the views this writer wrote saves the
-   * reads of orders it wrote before.
+   * back to applyOrderRun for that order. `hints` (views written before) save the reads of
+   * the orders they hold.
    */
   async applyRuns(
     target: ReadModelCollections,
     runs: EventEnvelope[][],
-    cache?: ViewCache,
+    hints?: ViewHints,
   ): Promise<OrderRunResult[]> {
     // One findOne per order, a few at a time: `{_id}` is an index lookup, while FerretDB filters
     // `{_id: {$in}}` in its own code after reading the whole collection (150 ms at 3,000 views).
     const folded = await inBatches(runs, async (run) => {
       const orderId = orderViewIdOf(run[0]?.orderId ?? '');
-      const cached = cache?.get(orderId);
+      const cached = hints?.get(orderId);
       if (cached) {
         const extended = foldRun(orderId, cached, run);
         if (extended.applied.length > 0 && extended.waiting.length === 0) {
@@ -223,10 +203,10 @@ export class ReadModelWriter {
 
     return inBatches(folded, async (order) => {
       if (fallback.has(order)) {
-        cache?.forget(order.orderId);
+        hints?.forget?.(order.orderId);
         return this.applyOrderRun(target, order.run);
       }
-      if (order.next !== null) cache?.set(order.next);
+      if (order.next !== null) hints?.set?.(order.next);
       return {
         orderId: order.orderId,
         version: order.next?.version ?? 0,

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
 import { orderViewIdOf } from '../projections/order-view.projection';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
-import { ViewCache, ReadModelWriter } from '../read-store/read-model.writer';
+import { ReadModelWriter } from '../read-store/read-model.writer';
+import { ViewCache } from '../read-store/view-cache';
 import { EventFeedClient, type FeedPage } from './event-feed.client';
 
 export interface CatchUpOptions {
