@@ -1,9 +1,14 @@
 import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { register, type Counter } from 'prom-client';
 import { loadQueryServiceConfig } from '../apps/query-service/src/config/query-service.config';
 import { OrderVersionNotifier } from '../apps/query-service/src/consistency/order-version.notifier';
 import { ReadYourWritesWaiter } from '../apps/query-service/src/consistency/read-your-writes.waiter';
 import { orderViewIdOf } from '../apps/query-service/src/projections/order-view.projection';
 import { GetOrderHandler } from '../apps/query-service/src/queries/get-order/get-order.handler';
+import {
+  GetOrderMetrics,
+  type GetOrderSource,
+} from '../apps/query-service/src/queries/get-order/get-order.metrics';
 import { GetOrderQuery } from '../apps/query-service/src/queries/get-order/get-order.query';
 import { LiveViews } from '../apps/query-service/src/read-store/live-views';
 import { MongoHeartbeatWatchdog } from '../apps/query-service/src/read-store/mongo-heartbeat.watchdog';
@@ -30,6 +35,7 @@ describe('live views', () => {
   let liveViews: LiveViews;
   let handler: GetOrderHandler;
   const writer = new ReadModelWriter();
+  const metrics = new GetOrderMetrics();
   const viewReads: CommandStartedEvent[] = [];
 
   beforeAll(async () => {
@@ -57,14 +63,20 @@ describe('live views', () => {
 
   beforeEach(() => {
     liveViews = new LiveViews();
-    handler = new GetOrderHandler(generations, liveViews);
+    handler = new GetOrderHandler(generations, liveViews, metrics);
     viewReads.length = 0;
   });
 
   afterAll(async () => {
+    metrics.onModuleDestroy();
     await readStore?.onApplicationShutdown();
     await store?.drop();
   });
+
+  async function readsFrom(source: GetOrderSource): Promise<number> {
+    const counter = register.getSingleMetric('orders_get_order_reads_total') as Counter;
+    return (await counter.get()).values.find((value) => value.labels.source === source)?.value ?? 0;
+  }
 
   /** Applies the event as the consumer does; `here` records the view as this replica's own. */
   async function apply(envelope: EventEnvelope, { here }: { here: boolean }): Promise<void> {
@@ -78,9 +90,12 @@ describe('live views', () => {
     await apply(order.placed(), { here: true });
     await apply(order.confirmed(), { here: true });
     viewReads.length = 0;
+    const [live, stored] = [await readsFrom('live_views'), await readsFrom('read_store')];
 
     const view = await handler.execute(new GetOrderQuery(order.orderId, null, 2));
     expect(view).toMatchObject({ orderId: order.orderId, version: 2, status: 'confirmed' });
+    expect(await readsFrom('live_views')).toBe(live + 1);
+    expect(await readsFrom('read_store')).toBe(stored);
     const waiter = new ReadYourWritesWaiter(generations, new OrderVersionNotifier(), liveViews);
     expect(await waiter.waitForOrderVersion(order.orderId, 2, 1_000)).toBe(true);
     expect(viewReads).toEqual([]);

@@ -8,6 +8,7 @@ import { GetOrderHistoryController } from './get-order-history/get-order-history
 import { GetOrderHistoryHandler } from './get-order-history/get-order-history.handler';
 import { GetOrderController } from './get-order/get-order.controller';
 import { GetOrderHandler } from './get-order/get-order.handler';
+import { GetOrderMetrics } from './get-order/get-order.metrics';
 import { GetProductStatsController } from './get-product-stats/get-product-stats.controller';
 import { GetProductStatsHandler } from './get-product-stats/get-product-stats.handler';
 import { ListOrdersController } from './list-orders/list-orders.controller';
@@ -26,6 +27,7 @@ import { ListOrdersHandler } from './list-orders/list-orders.handler';
     ListOrdersHandler,
     GetOrderHistoryHandler,
     GetOrderHandler,
+    GetOrderMetrics,
     GetProductStatsHandler,
     GetDailyStatsHandler,
   ],

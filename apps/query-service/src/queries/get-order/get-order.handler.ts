@@ -4,6 +4,7 @@ import { orderViewAt } from '../../projections/order-history.projection';
 import { orderViewIdOf } from '../../projections/order-view.projection';
 import { LiveViews } from '../../read-store/live-views';
 import { ReadModelGenerations } from '../../read-store/read-model-generations';
+import { GetOrderMetrics } from './get-order.metrics';
 import { GetOrderQuery } from './get-order.query';
 import { toOrderViewResponse, type OrderViewResponse } from './order-view.response';
 
@@ -12,6 +13,7 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
   constructor(
     private readonly generations: ReadModelGenerations,
     private readonly liveViews: LiveViews,
+    private readonly metrics: GetOrderMetrics,
   ) {}
 
   async execute({
@@ -23,7 +25,11 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
     const id = orderViewIdOf(orderId);
     if (pointInTime === null) {
       const live = this.liveViews.get(generation, id, atLeastVersion);
-      if (live !== undefined) return toOrderViewResponse(live);
+      if (live !== undefined) {
+        this.metrics.countRead('live_views');
+        return toOrderViewResponse(live);
+      }
+      this.metrics.countRead('read_store');
     }
     const view = await orderViews.findOne({ _id: id });
     if (view === null) throw new OrderNotFoundError(orderId);
