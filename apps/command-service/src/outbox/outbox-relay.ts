@@ -29,6 +29,18 @@ import { RelayCheckpoint } from './relay-checkpoint';
 /** Advisory lock key: whoever holds it is the one active relay among all replicas. */
 const RELAY_LEADER_LOCK = 7_310_002;
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * Batches handed to the broker before the oldest one's confirms are awaited: with one, the
+ * relay sat idle while each batch was confirmed and checkpointed.
+ */
+const BATCHES_IN_FLIGHT = 2;
+
+interface BatchInFlight {
+  events: StoredEvent[];
+  spans: Span[];
+  /** Settles once the broker has confirmed this batch and every one before it. */
+  confirmed: Promise<unknown>;
+}
 
 /**
  * Publishes committed events to `orders.events` in position order and moves its checkpoint
@@ -132,6 +144,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return false;
   }
 
+  /**
+   * Publishes batch after batch, with up to BATCHES_IN_FLIGHT handed to the broker before the
+   * oldest one's confirms are awaited (the next batch is read meanwhile), and moves the
+   * checkpoint batch by batch, in order, as the confirms come in. A batch is settled only once
+   * the broker confirmed it and every batch before it, so the checkpoint never passes an event
+   * that is not confirmed and routed; whatever went out after an unroutable event is published
+   * again from the checkpoint (consumers skip what they have).
+   */
   private async publishUntilStopped(
     channel: ConfirmChannel,
     failure: () => Error | undefined,
@@ -148,43 +168,65 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       reading.catch(() => undefined);
       return reading;
     };
+    const inFlight: BatchInFlight[] = [];
+    /** The position of the last event handed to the broker. */
+    let handedOver = position;
     let next = readAfter(position);
-    while (!this.stopping) {
-      const failed = failure();
-      if (failed) throw failed;
-      const batch = await next;
-      const read = batch.at(-1)?.envelope.position;
-      if (read === undefined) {
-        await this.signal.wait(this.config.RELAY_POLL_INTERVAL_MS);
-        next = readAfter(position);
-        continue;
-      }
-      returned.clear();
-      const spans: Span[] = [];
-      try {
-        for (const event of batch) spans.push(publish(channel, event, this.broker));
-        // The next batch is read while the broker confirms this one; it is read again from
-        // the checkpoint if this one does not go through whole.
-        next = readAfter(BigInt(read));
-        await channel.waitForConfirms();
-      } catch (error) {
-        for (const span of spans) endPublishSpan(span, error);
-        throw error;
-      }
-      // The broker returns an unroutable mandatory message before confirming it.
-      const firstReturned = batch.findIndex((e) => returned.has(e.envelope.eventId));
-      spans.forEach((span, i) =>
-        endPublishSpan(span, i === firstReturned ? new UnroutableEvent() : undefined),
-      );
-      const unroutable = batch[firstReturned]?.envelope;
-      const confirmed = unroutable ? batch.slice(0, firstReturned) : batch;
-      const last = confirmed.at(-1);
-      if (last) {
-        position = BigInt(last.envelope.position);
-        await this.checkpoint.save(position);
-        this.metrics.published.inc(confirmed.length);
-      }
-      if (unroutable) {
+    try {
+      // On stop nothing more is read, but what is in flight is confirmed and checkpointed: a
+      // successor would publish it again.
+      while (!this.stopping || inFlight.length > 0) {
+        const failed = failure();
+        if (failed) throw failed;
+        if (!this.stopping && inFlight.length < BATCHES_IN_FLIGHT) {
+          const events = await next;
+          const read = events.at(-1)?.envelope.position;
+          if (read !== undefined) {
+            const spans = events.map((event) => publish(channel, event, this.broker));
+            // Settles once the broker has confirmed everything published so far.
+            const confirmed = channel.waitForConfirms();
+            confirmed.catch(() => undefined);
+            inFlight.push({ events, spans, confirmed });
+            handedOver = BigInt(read);
+            next = readAfter(handedOver);
+            continue;
+          }
+          if (inFlight.length === 0) {
+            await this.signal.wait(this.config.RELAY_POLL_INTERVAL_MS);
+            next = readAfter(handedOver);
+            continue;
+          }
+          // Nothing new yet: settle what is in flight, and read again meanwhile.
+          next = readAfter(handedOver);
+        }
+        const oldest = inFlight[0] as BatchInFlight;
+        await oldest.confirmed;
+        inFlight.shift();
+        // The broker returns an unroutable mandatory message before confirming it.
+        const firstReturned = oldest.events.findIndex((e) => returned.has(e.envelope.eventId));
+        for (const event of oldest.events) returned.delete(event.envelope.eventId);
+        oldest.spans.forEach((span, i) =>
+          endPublishSpan(span, i === firstReturned ? new UnroutableEvent() : undefined),
+        );
+        const unroutable = oldest.events[firstReturned]?.envelope;
+        const confirmed = unroutable ? oldest.events.slice(0, firstReturned) : oldest.events;
+        const last = confirmed.at(-1);
+        if (last) {
+          position = BigInt(last.envelope.position);
+          await this.checkpoint.save(position);
+          this.metrics.published.inc(confirmed.length);
+        }
+        if (!unroutable) {
+          unroutableBackoff = 500;
+          continue;
+        }
+        // What went out after it is published again from the checkpoint.
+        for (let later = inFlight[0]; later !== undefined; later = inFlight[0]) {
+          await later.confirmed;
+          inFlight.shift();
+          later.spans.forEach((span) => endPublishSpan(span, undefined));
+        }
+        returned.clear();
         this.metrics.unroutable.inc();
         this.logger.error(
           `event ${unroutable.eventId} (${unroutable.type}) is unroutable: no queue is bound for ` +
@@ -192,10 +234,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         );
         await this.backOff(unroutableBackoff);
         unroutableBackoff = Math.min(unroutableBackoff * 2, MAX_BACKOFF_MS);
+        handedOver = position;
         next = readAfter(position);
-      } else {
-        unroutableBackoff = 500;
       }
+    } catch (error) {
+      for (const batch of inFlight) batch.spans.forEach((span) => endPublishSpan(span, error));
+      throw error;
     }
   }
 
