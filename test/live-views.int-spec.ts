@@ -1,6 +1,5 @@
-import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import type { CommandStartedEvent } from 'mongodb';
 import { register, type Counter } from 'prom-client';
-import { loadQueryServiceConfig } from '../apps/query-service/src/config/query-service.config';
 import { OrderVersionNotifier } from '../apps/query-service/src/consistency/order-version.notifier';
 import { ReadYourWritesWaiter } from '../apps/query-service/src/consistency/read-your-writes.waiter';
 import { orderViewIdOf } from '../apps/query-service/src/projections/order-view.projection';
@@ -11,13 +10,11 @@ import {
 } from '../apps/query-service/src/queries/get-order/get-order.metrics';
 import { GetOrderQuery } from '../apps/query-service/src/queries/get-order/get-order.query';
 import { LiveViews } from '../apps/query-service/src/read-store/live-views';
-import { MongoHeartbeatWatchdog } from '../apps/query-service/src/read-store/mongo-heartbeat.watchdog';
-import { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
+import type { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
 import type { ReadModelCollections } from '../apps/query-service/src/read-store/read-model.collections';
 import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
-import { ReadStore } from '../apps/query-service/src/read-store/read-store.service';
 import type { EventEnvelope } from '@orders/contracts';
-import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
+import { openMonitoredReadStore, type MonitoredReadStore } from './support/monitored-read-store';
 import { OrderEventStream } from './support/order-event.stream';
 
 /**
@@ -26,39 +23,20 @@ import { OrderEventStream } from './support/order-event.stream';
  * consistency token asks for, or of another generation than the one being read.
  */
 describe('live views', () => {
-  let store: TestDatabase;
-  // A client of its own that reports every command it sends, to count the view reads.
-  let client: MongoClient;
-  let readStore: ReadStore;
+  let monitored: MonitoredReadStore;
   let generations: ReadModelGenerations;
   let target: ReadModelCollections;
   let liveViews: LiveViews;
   let handler: GetOrderHandler;
   const writer = new ReadModelWriter();
   const metrics = new GetOrderMetrics();
-  const viewReads: CommandStartedEvent[] = [];
+  // Every view read the store was sent.
+  let viewReads: CommandStartedEvent[];
 
   beforeAll(async () => {
-    store = await createTestDatabase('live_views');
-    client = new MongoClient(store.url, { monitorCommands: true });
-    await client.connect();
-    const config = loadQueryServiceConfig(
-      {},
-      { MONGODB_URL: store.url, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672/%2F' },
-    );
-    readStore = new ReadStore(
-      client,
-      new MongoHeartbeatWatchdog(client, { stuckAfterMs: 60_000 }),
-      config,
-    );
-    generations = new ReadModelGenerations(readStore);
-    await generations.onModuleInit();
+    monitored = await openMonitoredReadStore('live_views');
+    ({ generations, viewReads } = monitored);
     target = await generations.forWriting();
-    client.on('commandStarted', (event: CommandStartedEvent) => {
-      if (event.commandName === 'find' && String(event.command.find).startsWith('order_views')) {
-        viewReads.push(event);
-      }
-    });
   });
 
   beforeEach(() => {
@@ -69,8 +47,7 @@ describe('live views', () => {
 
   afterAll(async () => {
     metrics.onModuleDestroy();
-    await readStore?.onApplicationShutdown();
-    await store?.drop();
+    await monitored?.close();
   });
 
   async function readsFrom(source: GetOrderSource): Promise<number> {

@@ -1,14 +1,11 @@
-import { MongoClient, type CommandStartedEvent } from 'mongodb';
-import { loadQueryServiceConfig } from '../apps/query-service/src/config/query-service.config';
+import type { CommandStartedEvent } from 'mongodb';
 import { OrderVersionNotifier } from '../apps/query-service/src/consistency/order-version.notifier';
 import { ReadYourWritesWaiter } from '../apps/query-service/src/consistency/read-your-writes.waiter';
 import { orderViewIdOf } from '../apps/query-service/src/projections/order-view.projection';
 import { LiveViews } from '../apps/query-service/src/read-store/live-views';
-import { MongoHeartbeatWatchdog } from '../apps/query-service/src/read-store/mongo-heartbeat.watchdog';
-import { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
+import type { ReadModelGenerations } from '../apps/query-service/src/read-store/read-model-generations';
 import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
-import { ReadStore } from '../apps/query-service/src/read-store/read-store.service';
-import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
+import { openMonitoredReadStore, type MonitoredReadStore } from './support/monitored-read-store';
 import { OrderEventStream } from './support/order-event.stream';
 
 /**
@@ -17,42 +14,22 @@ import { OrderEventStream } from './support/order-event.stream';
  * polling the store so often that waiting reads starve the projection they wait for.
  */
 describe('read-your-writes waiter', () => {
-  let store: TestDatabase;
-  // A client of its own that reports every command it sends, to count the polls.
-  let client: MongoClient;
-  let readStore: ReadStore;
+  let monitored: MonitoredReadStore;
   let generations: ReadModelGenerations;
   let notifier: OrderVersionNotifier;
   let waiter: ReadYourWritesWaiter;
-  const viewReads: CommandStartedEvent[] = [];
+  // The polls: every view read the store was sent.
+  let viewReads: CommandStartedEvent[];
 
   beforeAll(async () => {
-    store = await createTestDatabase('ryw_waiter');
-    client = new MongoClient(store.url, { monitorCommands: true });
-    await client.connect();
-    const config = loadQueryServiceConfig(
-      {},
-      { MONGODB_URL: store.url, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672/%2F' },
-    );
-    readStore = new ReadStore(
-      client,
-      new MongoHeartbeatWatchdog(client, { stuckAfterMs: 60_000 }),
-      config,
-    );
-    generations = new ReadModelGenerations(readStore);
-    await generations.onModuleInit();
+    monitored = await openMonitoredReadStore('ryw_waiter');
+    ({ generations, viewReads } = monitored);
     notifier = new OrderVersionNotifier();
     waiter = new ReadYourWritesWaiter(generations, notifier, new LiveViews());
-    client.on('commandStarted', (event: CommandStartedEvent) => {
-      if (event.commandName === 'find' && String(event.command.find).startsWith('order_views')) {
-        viewReads.push(event);
-      }
-    });
   });
 
   afterAll(async () => {
-    await readStore?.onApplicationShutdown();
-    await store?.drop();
+    await monitored?.close();
   });
 
   it('polls a long wait ever less often on a replica that applies no events: about a dozen reads in 2 s, not one every 20 ms', async () => {
