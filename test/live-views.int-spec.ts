@@ -46,7 +46,6 @@ describe('live views', () => {
   });
 
   afterAll(async () => {
-    metrics.onModuleDestroy();
     await monitored?.close();
   });
 
