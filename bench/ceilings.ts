@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
+import { ORDER_ID_HEADER } from '../libs/contracts/src/events/routing';
+import { BACKLOG_EVENT_DATA } from '../test/support/event-backlog';
 import { countCpu } from './cpu';
 import { HttpClient } from './http-client';
 import { closedLoop } from './stats';
@@ -67,6 +70,59 @@ export async function rabbitPublishAndConsume(url: string, messages: number) {
   await channel.deleteQueue(queue);
   await connection.close();
   return { publishRate, consumeRate, publishCpu };
+}
+
+/**
+ * The same publish, but of messages shaped as the relay's are: an OrderPlaced envelope through
+ * a topic exchange with `mandatory`, the contract's properties and the order-id header (the
+ * backlog's events carry no traceparent, so the relay sends none either). The gap between the two ceilings is what the message shape costs the broker; the
+ * gap between this one and the relay is what the relay costs.
+ */
+export async function rabbitEventShapedPublish(url: string, messages: number) {
+  const connection = await connect(url);
+  const exchange = `bench.ceiling.events.${process.pid}`;
+  const queue = `bench.ceiling.events.${process.pid}`;
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue(queue, exchange, 'order.#');
+  const started = performance.now();
+  const cpu = countCpu();
+  for (let sent = 0; sent < messages; sent += 500) {
+    for (let i = 0; i < 500; i++) {
+      const eventId = randomUUID();
+      const orderId = randomUUID();
+      const envelope = {
+        eventId,
+        type: 'OrderPlaced',
+        schemaVersion: 2,
+        orderId,
+        version: 1,
+        position: String(1_000_000_000 + sent + i),
+        occurredAt: new Date().toISOString(),
+        correlationId: 'backlog',
+        causationId: 'backlog',
+        data: BACKLOG_EVENT_DATA,
+      };
+      channel.publish(exchange, 'order.placed', Buffer.from(JSON.stringify(envelope)), {
+        persistent: true,
+        mandatory: true,
+        contentType: 'application/json',
+        messageId: eventId,
+        type: 'OrderPlaced',
+        correlationId: 'backlog',
+        timestamp: Math.floor(Date.now() / 1000),
+        headers: { [ORDER_ID_HEADER]: orderId },
+      });
+    }
+    await channel.waitForConfirms();
+  }
+  const publishRate = messages / ((performance.now() - started) / 1000);
+  const publishCpu = cpu();
+  await channel.deleteQueue(queue);
+  await channel.deleteExchange(exchange);
+  await connection.close();
+  return { publishRate, publishCpu };
 }
 
 /** Upserts of ~500-byte documents by _id in unordered bulks of 500. */

@@ -15,6 +15,7 @@ import {
   mongoBulkUpsertRate,
   mongoPointReadRate,
   postgresInsertTps,
+  rabbitEventShapedPublish,
   rabbitPublishAndConsume,
 } from './ceilings';
 import { HttpClient } from './http-client';
@@ -67,6 +68,8 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
     log('ceiling: RabbitMQ publish (windows of 500) and consume (prefetch 1000)');
     const published = 50_000;
     const rabbit = await rabbitPublishAndConsume(system.amqpUrl, published);
+    log('ceiling: RabbitMQ publish of event-shaped messages');
+    const eventShaped = await rabbitEventShapedPublish(system.amqpUrl, published);
     log('ceiling: MongoDB-compatible bulk upserts');
     const mongoUpsert = await mongoBulkUpsertRate(system.readStore.url, 3_000);
     log('ceiling: MongoDB-compatible point reads by _id');
@@ -82,10 +85,12 @@ async function measureCeilings(system: SystemUnderTest): Promise<Run> {
       pgInsertTps,
       rabbitPublish: rabbit.publishRate,
       rabbitConsume: rabbit.consumeRate,
+      rabbitEventShapedPublish: eventShaped.publishRate,
       mongoUpsert,
       mongoPointRead,
       bareHttp,
       ...cpuPerOperation('rabbitPublish', rabbit.publishCpu, published),
+      ...cpuPerOperation('rabbitEventShapedPublish', eventShaped.publishCpu, published),
     };
   } finally {
     await dropDatabase(scratch);
@@ -322,6 +327,7 @@ const cpuPhases: [string, string][] = [
   ['half', 'command, half load'],
   ['relay', 'event, relay drain'],
   ['rabbitPublish', 'message, RabbitMQ publish ceiling'],
+  ['rabbitEventShapedPublish', 'message, RabbitMQ event-shaped publish ceiling'],
   ['projection', 'event, projection catching up'],
   ['getOrder', 'GET /orders/{id}'],
   ['list', 'GET /orders?customerId='],
@@ -513,6 +519,12 @@ const figures: [string, string, string, string | null][] = [
   ],
   ['lagReadsNot200', 'lag reads not answered 200 (consistency wait ran out)', '', null],
   ['relayDrainPerSecond', `relay drain of ${backlog} events`, '/s', 'rabbitPublish'],
+  [
+    'relayDrainPerSecond',
+    'relay drain, as a ratio to publishing messages of the same shape',
+    '/s',
+    'rabbitEventShapedPublish',
+  ],
   ['relayStartupMs', 'relay start-up before its first checkpoint (not in the drain)', 'ms', null],
   ['rebuildPerSecond', 'projection during a full rebuild from the feed', '/s', 'mongoUpsert'],
   ['projectionPerSecond', 'projection catching up a queued backlog', '/s', 'mongoUpsert'],
@@ -530,6 +542,12 @@ const figures: [string, string, string, string | null][] = [
   ['pgInsertTps', 'ceiling: PostgreSQL single-row insert TPS', '/s', null],
   ['rabbitPublish', 'ceiling: RabbitMQ publish, confirms per 500', '/s', null],
   ['rabbitConsume', 'ceiling: RabbitMQ consume, prefetch 1000', '/s', null],
+  [
+    'rabbitEventShapedPublish',
+    'ceiling: RabbitMQ publish of event-shaped messages, confirms per 500',
+    '/s',
+    null,
+  ],
   ['mongoUpsert', 'ceiling: bulk upsert (MongoDB-compatible)', '/s', null],
   ['mongoPointRead', 'ceiling: point reads by _id (MongoDB-compatible)', '/s', null],
   ['bareHttp', 'ceiling: bare Node HTTP', '/s', null],

@@ -3,13 +3,14 @@ interface Sql {
   query(text: string, parameters: unknown[]): Promise<unknown>;
 }
 
-const BACKLOG_EVENT = JSON.stringify({
+/** The data of every backlog event (an OrderPlaced of one line). */
+export const BACKLOG_EVENT_DATA = {
   customerId: 'backlog',
   currency: 'EUR',
   items: [{ sku: 'A', quantity: 1, unitPrice: 100, lineTotal: 100 }],
   itemCount: 1,
   total: 100,
-});
+};
 
 /**
  * Writes `count` OrderPlaced events (one new order each) straight into the event store, as
@@ -23,7 +24,7 @@ export async function writeOrderPlacedBacklog(sql: Sql, count: number): Promise<
        SELECT pg_current_xact_id()::text::bigint * 10000 + g, gen_random_uuid(), gen_random_uuid(),
               1, 'OrderPlaced', 2, $1, 'backlog', 'backlog', now()
          FROM generate_series(1, $2::int) AS g`,
-      [BACKLOG_EVENT, Math.min(9_999, count - written)],
+      [JSON.stringify(BACKLOG_EVENT_DATA), Math.min(9_999, count - written)],
     );
   }
 }
