@@ -75,8 +75,9 @@ export async function rabbitPublishAndConsume(url: string, messages: number) {
 /**
  * The same publish, but of messages shaped as the relay's are: an OrderPlaced envelope through
  * a topic exchange with `mandatory`, the contract's properties and the order-id header (the
- * backlog's events carry no traceparent, so the relay sends none either). The gap between the two ceilings is what the message shape costs the broker; the
- * gap between this one and the relay is what the relay costs.
+ * backlog's events carry no traceparent, so the relay sends none either). The gap between the
+ * two ceilings is what the message shape costs the broker; the gap between this one and the
+ * relay is what the relay costs.
  */
 export async function rabbitEventShapedPublish(url: string, messages: number) {
   const connection = await connect(url);
