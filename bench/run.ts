@@ -134,6 +134,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     // in a small pool, they would time the client's queue too.
     const lagReads = new HttpClient(queryUrls, 512);
     queries = [reads, lagReads];
+    const ages = () => eventAges([...commandUrls, ...queryUrls]);
     const caughtUpBy = performance.now() + 600_000;
     while ((await queueDepth(system.vhost, QUERY_QUEUE)) > 0 && performance.now() < caughtUpBy) {
       await sleep(200);
@@ -148,7 +149,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     for (let rate = lightRate / 4; rate < fullRate / 2; rate *= 2) {
       if (!boundHeld && rate > lightRate) break;
       log(`commands at ${rate}/s, with end-to-end lag through the consistency token`);
-      const step = await pacedWithLag(commands, lagReads, rate);
+      const step = await pacedWithLag(commands, lagReads, rate, ages);
       steps.push(step);
       log(
         `  ${step.rate.toFixed(0)}/s achieved, lag p50 ${step.lag.percentile(50).toFixed(1)} ms, ` +
@@ -159,7 +160,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       else boundHeld = false;
     }
     if (light === undefined) {
-      light = await pacedWithLag(commands, lagReads, lightRate);
+      light = await pacedWithLag(commands, lagReads, lightRate, ages);
       steps.push(light);
     }
     const backlogClearedBy = performance.now() + 600_000;
@@ -171,7 +172,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     }
     log('commands at half load, with end-to-end lag through the consistency token');
     cpu = countCpu();
-    const half = await pacedWithLag(commands, lagReads, fullRate / 2);
+    const half = await pacedWithLag(commands, lagReads, fullRate / 2, ages);
     const halfCpu = cpuPerOperation('half', cpu(), half.workload.latencies.count);
 
     log('queries: GET /orders/{id} and a list');
@@ -245,9 +246,13 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       halfLoadP99: half.workload.latencies.percentile(99),
       lagP50: half.lag.percentile(50),
       lagP99: half.lag.percentile(99),
+      halfPublishedAgeMs: half.publishedAgeMs,
+      halfAppliedAgeMs: half.appliedAgeMs,
       lightLoadCommandsPerSecond: light.rate,
       lightLagP50: light.lag.percentile(50),
       lightLagP99: light.lag.percentile(99),
+      lightPublishedAgeMs: light.publishedAgeMs,
+      lightAppliedAgeMs: light.appliedAgeMs,
       withinLagBoundPerSecond: withinLagBound,
       getOrderPerSecond: byIdRate,
       getOrderP99: byId.percentile(99),
@@ -278,8 +283,14 @@ function withinBound(step: PacedPhase, rate: number): boolean {
  * (fewer at high rates: at most ~50 a second) is read back from the query side at once, and
  * the time to a 200 is the end-to-end lag; reads that run out of their wait are counted.
  */
-async function pacedWithLag(commands: HttpClient, reads: HttpClient, rate: number) {
+async function pacedWithLag(
+  commands: HttpClient,
+  reads: HttpClient,
+  rate: number,
+  ages: () => Promise<EventAges>,
+) {
   const workload = new OrderLifecycleWorkload(commands);
+  const agesBefore = await ages();
   const lag = new Latencies();
   const lagReads: Promise<void>[] = [];
   let lagReadsNot200 = 0;
@@ -318,7 +329,43 @@ async function pacedWithLag(commands: HttpClient, reads: HttpClient, rate: numbe
   );
   const rateAchieved = done / ((performance.now() - started) / 1000);
   await Promise.all(lagReads);
-  return { workload, lag, rate: rateAchieved, lagReadsNot200 };
+  const agesAfter = await ages();
+  const meanMs = (stage: keyof EventAges) =>
+    ((agesAfter[stage].sum - agesBefore[stage].sum) /
+      (agesAfter[stage].count - agesBefore[stage].count)) *
+    1000;
+  return {
+    workload,
+    lag,
+    rate: rateAchieved,
+    lagReadsNot200,
+    publishedAgeMs: meanMs('published'),
+    appliedAgeMs: meanMs('applied'),
+  };
+}
+
+interface EventAges {
+  published: { sum: number; count: number };
+  applied: { sum: number; count: number };
+}
+
+/**
+ * The services' event-age histograms (age at the broker's confirm, age when applied), summed
+ * over every instance: a phase's mean is the difference of two samples.
+ */
+async function eventAges(urls: string[]): Promise<EventAges> {
+  const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+  const total = (name: string) => texts.reduce((sum, text) => sum + metricSum(text, name), 0);
+  return {
+    published: {
+      sum: total('orders_relay_event_age_seconds_sum'),
+      count: total('orders_relay_event_age_seconds_count'),
+    },
+    applied: {
+      sum: total('orders_projection_event_age_seconds_sum'),
+      count: total('orders_projection_event_age_seconds_count'),
+    },
+  };
 }
 
 /** The phases whose CPU is reported, and what one operation of each is. */
@@ -508,9 +555,13 @@ const figures: [string, string, string, string | null][] = [
   ['halfLoadP99', 'command p99, half load', 'ms', null],
   ['lagP50', 'end-to-end lag p50, half load', 'ms', null],
   ['lagP99', 'end-to-end lag p99, half load', 'ms', null],
+  ['halfPublishedAgeMs', 'event age at the broker confirm, half load (mean)', 'ms', null],
+  ['halfAppliedAgeMs', 'event age when applied to the read models, half load (mean)', 'ms', null],
   ['lightLoadCommandsPerSecond', 'commands/s, light load (--light-rate)', '/s', null],
   ['lightLagP50', 'end-to-end lag p50, light load', 'ms', null],
   ['lightLagP99', 'end-to-end lag p99, light load', 'ms', null],
+  ['lightPublishedAgeMs', 'event age at the broker confirm, light load (mean)', 'ms', null],
+  ['lightAppliedAgeMs', 'event age when applied to the read models, light load (mean)', 'ms', null],
   [
     'withinLagBoundPerSecond',
     `highest paced rate with lag p99 <= ${LAG_BOUND_MS} ms (rates doubling from --light-rate / 4)`,

@@ -63,6 +63,13 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   )?.value;
 }
 
+/** The sum of a metric's samples with these labels, whatever their other labels. */
+function sumOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
 /** Routes Nest mapped at start, from its own log lines: `Mapped {/orders/:id, GET} route`. */
 function mappedRoutes(output: string): string[] {
   return [...output.matchAll(/Mapped \{([^,]+), (\w+)\} route/g)].map(
@@ -178,6 +185,32 @@ describe('observability: metrics, JSON logs, request ids, OpenAPI (contract §8)
     const fromQuery = (await scrape(query.url)).samples;
     expect(valueOf(fromQuery, 'orders_dead_letters')).toBe(0);
     expect(valueOf(fromQuery, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
+  it('observes how old each event is when the broker confirms it and when it is applied', async () => {
+    expect((await post('/orders', { customerId: 'c-age', currency: 'EUR' })).status).toBe(201);
+    // Three events before this test's one.
+    const published = await waitFor('the relay to publish every event', async () => {
+      const scraped = (await scrape(command.url)).samples;
+      return (valueOf(scraped, 'orders_events_published_total') ?? 0) >= 4 && scraped;
+    });
+    const publishedCount = valueOf(published, 'orders_events_published_total');
+    expect(valueOf(published, 'orders_relay_event_age_seconds_count')).toBe(publishedCount);
+    expect(valueOf(published, 'orders_relay_event_age_seconds_sum')).toBeGreaterThan(0);
+    expect(valueOf(published, 'orders_relay_event_age_seconds_bucket', { le: '10' })).toBe(
+      publishedCount,
+    );
+
+    const applied = await waitFor('the projection to apply every event', async () => {
+      const scraped = (await scrape(query.url)).samples;
+      const count = sumOf(scraped, 'orders_projection_events_total', { outcome: 'applied' });
+      return count === publishedCount && scraped;
+    });
+    expect(valueOf(applied, 'orders_projection_event_age_seconds_count')).toBe(publishedCount);
+    expect(valueOf(applied, 'orders_projection_event_age_seconds_sum')).toBeGreaterThan(0);
+    expect(valueOf(applied, 'orders_projection_event_age_seconds_bucket', { le: '10' })).toBe(
+      publishedCount,
+    );
   });
 
   it('echoes X-Request-Id, makes one when absent, and the events carry the same ids', async () => {

@@ -12,6 +12,7 @@ export * from './http-hardening/operational-routes';
 export * from './http-hardening/trust-proxy';
 export * from './observability/request-context';
 export * from './observability/service-logger';
+export * from './observability/event-age';
 export * from './observability/http-metrics';
 export * from './openapi/api-docs';
 export * from './http-platform.module';

@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ORDER_ID_HEADER, ORDERS_EVENTS_EXCHANGE, routingKeyOf } from '@orders/contracts';
+import { eventAgeSeconds } from '@orders/platform';
 import {
   amqpBrokerOf,
   recordFailure,
@@ -215,6 +216,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           position = BigInt(last.envelope.position);
           await this.checkpoint.save(position);
           this.metrics.published.inc(confirmed.length);
+          const now = Date.now();
+          for (const { envelope } of confirmed) {
+            this.metrics.publishedAge.observe(eventAgeSeconds(envelope.occurredAt, now));
+          }
         }
         if (!unroutable) {
           unroutableBackoff = 500;

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { sharedMetric } from '@orders/platform';
-import { Counter, Gauge, register } from 'prom-client';
+import { EVENT_AGE_BUCKETS, sharedMetric } from '@orders/platform';
+import { Counter, Gauge, Histogram, register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CHECKPOINT_NAME } from './relay-checkpoint';
 
@@ -36,6 +36,16 @@ export class OutboxMetrics implements OnModuleDestroy {
       new Counter({
         name: 'orders_relay_unroutable_total',
         help: 'Publish attempts the broker returned as unroutable (no queue bound)',
+      }),
+  );
+  /** How far publishing trails the commits: observed per event as the broker confirms it. */
+  readonly publishedAge = sharedMetric(
+    'orders_relay_event_age_seconds',
+    () =>
+      new Histogram({
+        name: 'orders_relay_event_age_seconds',
+        help: 'Seconds from an event occurring (its occurredAt) to the broker confirming its publish',
+        buckets: EVENT_AGE_BUCKETS,
       }),
   );
   private readonly gauges: [string, Gauge][];

@@ -206,7 +206,7 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
       switch (outcome.kind) {
         case 'applied':
           delivery.ack();
-          this.metrics.countEvent('applied', envelope.type);
+          this.metrics.countApplied(envelope);
           this.lag.recordApplied(envelope);
           // A session that ended meanwhile no longer speaks for the store.
           if (delivery.channelOpen) this.liveViews.record(target.generation, outcome.view);

@@ -1,5 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Counter, Gauge, register, type Metric } from 'prom-client';
+import type { EventEnvelope } from '@orders/contracts';
+import { EVENT_AGE_BUCKETS, eventAgeSeconds } from '@orders/platform';
+import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
 import { ProjectionLagMonitor } from './projection-lag.monitor';
 
 export type ProjectionOutcome = 'applied' | 'duplicate' | 'gap' | 'dead_lettered';
@@ -7,22 +9,29 @@ export type ProjectionOutcome = 'applied' | 'duplicate' | 'gap' | 'dead_lettered
 const EVENTS_METRIC = 'orders_projection_events_total';
 const LAG_SECONDS_METRIC = 'orders_projection_lag_seconds';
 const LAG_EVENTS_METRIC = 'orders_projection_lag_events';
+const EVENT_AGE_METRIC = 'orders_projection_event_age_seconds';
 
 /** Projection throughput and lag (§8) on the default registry that `/metrics` serves. */
 @Injectable()
 export class ProjectionMetrics implements OnModuleDestroy {
   private readonly events: Counter<'outcome' | 'type'>;
+  private readonly eventAge: Histogram;
   private readonly owned: [string, Metric][];
 
   constructor(lag: ProjectionLagMonitor) {
     // This app's metrics replace any an earlier app left in this process (tests start several).
-    for (const name of [EVENTS_METRIC, LAG_SECONDS_METRIC, LAG_EVENTS_METRIC]) {
+    for (const name of [EVENTS_METRIC, LAG_SECONDS_METRIC, LAG_EVENTS_METRIC, EVENT_AGE_METRIC]) {
       register.removeSingleMetric(name);
     }
     this.events = new Counter({
       name: EVENTS_METRIC,
       help: 'Event deliveries the projection handled, by outcome and event type',
       labelNames: ['outcome', 'type'],
+    });
+    this.eventAge = new Histogram({
+      name: EVENT_AGE_METRIC,
+      help: 'Seconds from an event occurring (its occurredAt) to its being applied to the read models',
+      buckets: EVENT_AGE_BUCKETS,
     });
     const lagSeconds = new Gauge({
       name: LAG_SECONDS_METRIC,
@@ -52,11 +61,18 @@ export class ProjectionMetrics implements OnModuleDestroy {
       [EVENTS_METRIC, this.events],
       [LAG_SECONDS_METRIC, lagSeconds],
       [LAG_EVENTS_METRIC, lagEvents],
+      [EVENT_AGE_METRIC, this.eventAge],
     ];
   }
 
   countEvent(outcome: ProjectionOutcome, type: string): void {
     this.events.inc({ outcome, type });
+  }
+
+  /** An event applied: counted, and its age observed (how far the read models trail). */
+  countApplied(envelope: EventEnvelope): void {
+    this.countEvent('applied', envelope.type);
+    this.eventAge.observe(eventAgeSeconds(envelope.occurredAt));
   }
 
   onModuleDestroy(): void {
