@@ -25,4 +25,11 @@ describe('CommitSignal', () => {
     // Only once: the next wait is for the next commit.
     expect(await waitUpToASecond()).toBe('slept');
   });
+
+  it('does not lose a commit that came after an earlier wait ran out', async () => {
+    await signal.wait(10);
+    // The relay is reading again when the commit comes.
+    signal.committed();
+    expect(await waitUpToASecond()).toBe('woken');
+  });
 });

@@ -56,15 +56,17 @@ export class CommitSignal {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
       const waiter = () => {
         clearTimeout(timer);
         resolve();
       };
-      this.waiters.push(waiter);
-      function done() {
+      // A waiter left behind would take the next wake-up for itself, so that a commit while
+      // the relay reads went unnoticed until the next poll (and an idle relay kept one a poll).
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((other) => other !== waiter);
         resolve();
-      }
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
