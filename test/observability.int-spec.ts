@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
+import { metricSum } from './support/metrics';
 import { databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost } from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
@@ -61,13 +62,6 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   return samples.find(
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   )?.value;
-}
-
-/** The sum of a metric's samples with these labels, whatever their other labels. */
-function sumOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
 }
 
 /** Routes Nest mapped at start, from its own log lines: `Mapped {/orders/:id, GET} route`. */
@@ -202,9 +196,9 @@ describe('observability: metrics, JSON logs, request ids, OpenAPI (contract §8)
     );
 
     const applied = await waitFor('the projection to apply every event', async () => {
-      const scraped = (await scrape(query.url)).samples;
-      const count = sumOf(scraped, 'orders_projection_events_total', { outcome: 'applied' });
-      return count === publishedCount && scraped;
+      const { text, samples } = await scrape(query.url);
+      const count = metricSum(text, 'orders_projection_events_total', 'outcome="applied"');
+      return count === publishedCount && samples;
     });
     expect(valueOf(applied, 'orders_projection_event_age_seconds_count')).toBe(publishedCount);
     expect(valueOf(applied, 'orders_projection_event_age_seconds_sum')).toBeGreaterThan(0);
