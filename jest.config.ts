@@ -17,7 +17,10 @@ const transform: Config['transform'] = {
 
 const shared: Config = {
   transform,
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // …and content-disposition, which @fastify/static (the docs UI's files) requires: ESM only.
+  transformIgnorePatterns: [
+    '^(?!.*/node_modules/content-disposition/).*/node_modules/(?!@nestjs/)',
+  ],
   moduleNameMapper: {
     '^@orders/contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^@orders/platform$': '<rootDir>/libs/platform/src/index.ts',

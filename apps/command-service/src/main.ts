@@ -1,9 +1,14 @@
-// First: tracing must be started before Nest, express and pg are loaded.
+// First: tracing must be started before Nest, http and pg are loaded.
 import './tracing';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { jsonBody, runUntilSignalled, useHttpPlatform } from '@orders/platform';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  acceptJsonBodies,
+  createHttpAdapter,
+  runUntilSignalled,
+  useHttpPlatform,
+} from '@orders/platform';
 import { CommandServiceModule } from './app.module';
 import {
   loadCommandServiceConfig,
@@ -16,15 +21,13 @@ import { commandApi } from './orders/http/command-api.openapi';
  * caller stops it with `app.close()` (main: on SIGTERM/SIGINT).
  */
 export async function startCommandService(config: CommandServiceConfig) {
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await NestFactory.create<NestFastifyApplication>(
     CommandServiceModule.forConfig(config),
+    createHttpAdapter({ trustProxy: config.TRUST_PROXY }),
     { bodyParser: false, bufferLogs: true },
   );
-  useHttpPlatform(app, commandApi, { trustProxy: config.TRUST_PROXY });
-  app.use(jsonBody());
-  app.disable('x-powered-by');
-  // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
-  app.set('etag', false);
+  useHttpPlatform(app, commandApi);
+  acceptJsonBodies(app);
   await app.listen(config.PORT, '0.0.0.0');
   return app;
 }

@@ -1,4 +1,4 @@
 import { startTracing } from '@orders/platform/tracing';
 
-// main.ts imports this module first: the SDK must patch http, express and pg before they load.
+// main.ts imports this module first: the SDK must patch http and pg before they load.
 startTracing('command-service', process.env);

@@ -1,7 +1,7 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ProblemDetailsFilter, useHttpPlatform } from '@orders/platform';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createHttpAdapter, ProblemDetailsFilter, useHttpPlatform } from '@orders/platform';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { loadQueryServiceConfig, type QueryServiceConfig } from './config/query-service.config';
@@ -21,7 +21,7 @@ export interface QueryServiceOptions {
 }
 
 export interface RunningQueryService {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: QueryServiceConfig;
   /** Base URL on the loopback interface, with the port actually bound (useful with port 0). */
   url: string;
@@ -32,18 +32,15 @@ export async function bootstrapQueryService(
   options: QueryServiceOptions = {},
 ): Promise<RunningQueryService> {
   const config = loadQueryServiceConfig(options.config);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    ...(options.logger === undefined ? { bufferLogs: true } : { logger: options.logger }),
-    // Every route is a GET: request bodies are never read.
-    bodyParser: false,
-  });
-  useHttpPlatform(app, queryApi, {
-    jsonLogs: options.logger === undefined,
-    trustProxy: config.trustProxy,
-  });
-  app.disable('x-powered-by');
-  // Handlers set meaningful ETags (the order version) themselves; no hash-of-body guesses.
-  app.set('etag', false);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createHttpAdapter({ trustProxy: config.trustProxy }),
+    {
+      ...(options.logger === undefined ? { bufferLogs: true } : { logger: options.logger }),
+      bodyParser: false,
+    },
+  );
+  useHttpPlatform(app, queryApi, { jsonLogs: options.logger === undefined });
   app.useGlobalFilters(new ProblemDetailsFilter(translateQueryError));
   if (options.shutdownHooks ?? false) app.enableShutdownHooks();
   try {

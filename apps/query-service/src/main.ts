@@ -1,4 +1,4 @@
-// First: tracing must be started before Nest, express and mongodb are loaded.
+// First: tracing must be started before Nest, http and mongodb are loaded.
 import './tracing';
 import { runUntilSignalled } from '@orders/platform';
 import { bootstrapQueryService } from './bootstrap-query-service';

@@ -31,7 +31,7 @@ const ONE_MINUTE_MS = 60_000;
 /**
  * What both services' HTTP sides share (contract §7, §8): bearer-token auth and per-client rate
  * limits as global guards (the limiter first), the JSON logger, `GET /metrics`, and the HTTP
- * intake that stops first on shutdown. The Express-level parts are applied by `useHttpPlatform`.
+ * intake that stops first on shutdown. The Fastify-level parts are applied by `useHttpPlatform`.
  */
 @Module({})
 export class HttpPlatformModule {

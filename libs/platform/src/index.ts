@@ -3,6 +3,7 @@ export * from './http/http-problem';
 export * from './http/parse-request';
 export * from './http/problem-details.filter';
 export * from './http/json-body';
+export * from './http/http-adapter';
 export * from './auth/auth-settings';
 export * from './auth/scopes';
 export * from './auth/token-verifier';

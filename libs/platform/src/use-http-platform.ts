@@ -1,13 +1,14 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { answerNotModified } from './http/conditional-get';
+import { pathOf } from './http-hardening/operational-routes';
 import { securityHeaders } from './http-hardening/security-headers';
 import { HttpIntake } from './lifecycle/http-intake';
-import type { TrustProxySetting } from './http-hardening/trust-proxy';
-import { answerMalformedHttpWithProblems } from './http/malformed-http';
 import { accessLog } from './observability/access-log';
-import { httpMetrics } from './observability/http-metrics';
-import { requestContext } from './observability/request-context';
+import { httpMetrics, routeTemplateOf } from './observability/http-metrics';
+import { enterRequestContext, resumeRequestContext } from './observability/request-context';
 import { ServiceLogger } from './observability/service-logger';
 import { serveApiDocs, type ApiDescription } from './openapi/api-docs';
+import { nameServerSpanByRoute } from './tracing/server-span-route';
 
 export interface HttpPlatformUse {
   /**
@@ -15,31 +16,38 @@ export interface HttpPlatformUse {
    * and the JSON service logger (access lines included) stays silent.
    */
   jsonLogs?: boolean;
-  /**
-   * Express `trust proxy` (TRUST_PROXY): when set, the client address the rate limiter and the
-   * access log use is taken from X-Forwarded-For by Express's rules. Off by default.
-   */
-  trustProxy?: TrustProxySetting;
 }
 
 /**
- * The Express-level half of HttpPlatformModule. Call it right after NestFactory.create and
- * before any body parser, so that refused bodies (413, 415) are counted, logged and carry ids.
+ * The Fastify-level half of HttpPlatformModule, for an app on `createHttpAdapter()`. Its
+ * `onRequest` hook runs for every request before Fastify reads a body, so that refused ones
+ * (413, 415, 404) are counted, logged and carry ids and secure headers too.
  */
 export function useHttpPlatform(
-  app: NestExpressApplication,
+  app: NestFastifyApplication,
   api: ApiDescription,
-  { jsonLogs = true, trustProxy = false }: HttpPlatformUse = {},
+  { jsonLogs = true }: HttpPlatformUse = {},
 ): void {
-  app.set('trust proxy', trustProxy);
-  answerMalformedHttpWithProblems(app.getHttpServer());
   const logger = app.get(ServiceLogger);
-  app.use(app.get(HttpIntake).track());
+  const intake = app.get(HttpIntake);
   if (jsonLogs) app.useLogger(logger);
   else logger.pino.level = 'silent';
-  app.use(requestContext());
-  app.use(accessLog(logger.pino));
-  app.use(httpMetrics(app.getHttpAdapter().getInstance()));
-  app.use(securityHeaders());
+  const logAccess = accessLog(logger.pino);
+  const measure = httpMetrics();
+  const secureHeaders = securityHeaders();
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const response = reply.raw;
+    intake.track(response);
+    if (!request.is404) nameServerSpanByRoute(request.method, routeTemplateOf(request));
+    logAccess(request, response);
+    measure(request, response);
+    secureHeaders(pathOf(request.url), response);
+    enterRequestContext(request.raw, response, done);
+  });
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    resumeRequestContext(request.raw, done);
+  });
+  fastify.addHook('onSend', answerNotModified);
   serveApiDocs(app, api);
 }

@@ -24,7 +24,7 @@ export interface QueryServiceConfig {
   auth: AuthSettings;
   /** Requests per client per minute; 0 is no limit. */
   rateLimitPerMinute: number;
-  /** Express `trust proxy`: whose X-Forwarded-For names the client (off by default). */
+  /** TRUST_PROXY: whose X-Forwarded-For names the client (off by default). */
   trustProxy: TrustProxySetting;
   /** The command service, whose `GET /events` feed a rebuild reads. */
   commandServiceUrl: string;

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { decodeConsistencyToken } from '@orders/contracts';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import {
   ConsistencyTimeoutError,
@@ -51,19 +51,19 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = http.getRequest<FastifyRequest<{ Params: Record<string, unknown> }>>();
     this.reflector.getAllAndOverride<RequestValidation | undefined>(VALIDATE_BEFORE_WAITING, [
       context.getHandler(),
       context.getClass(),
     ])?.(request);
-    const timeoutMs = parseConsistencyTimeout(request.header(CONSISTENCY_TIMEOUT_HEADER));
-    const tokenText = request.header(CONSISTENCY_TOKEN_HEADER);
+    const timeoutMs = parseConsistencyTimeout(headerOf(request, CONSISTENCY_TIMEOUT_HEADER));
+    const tokenText = headerOf(request, CONSISTENCY_TOKEN_HEADER);
     if (tokenText !== undefined) {
       const token = decodeConsistencyToken(tokenText);
       if (token === null) throw new InvalidConsistencyTokenError();
       // Stop polling for a client that has gone away. The response, not the request, tells:
       // a request stream closes as soon as its (empty) body has been read.
-      const response = http.getResponse<Response>();
+      const response = http.getResponse<FastifyReply>().raw;
       const abandoned = new AbortController();
       const onClose = () => abandoned.abort();
       response.once('close', onClose);
@@ -81,6 +81,11 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
     }
     return next.handle();
   }
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Absent means the default; anything but 0..10000 whole milliseconds is refused, not clamped. */

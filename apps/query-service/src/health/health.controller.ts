@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, HttpStatus, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
 import { OrderEventsConsumer } from '../consumers/order-events.consumer';
 import { ProjectionLagMonitor } from '../consumers/projection-lag.monitor';
@@ -30,7 +30,7 @@ export class HealthController {
    * projection is within READY_MAX_LAG_SECONDS / READY_MAX_LAG_EVENTS of the events.
    */
   @Get('ready')
-  async ready(@Res({ passthrough: true }) response: Response) {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const [mongodb, rabbitmq, projection] = await Promise.all([
       this.check(() => this.readStore.ping()),
       this.check(() =>
@@ -41,7 +41,7 @@ export class HealthController {
       this.check(() => this.projectionWithinBounds()),
     ]);
     const ready = [mongodb, rabbitmq, projection].every((check) => check.status === 'up');
-    response.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    reply.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return { status: ready ? 'up' : 'down', checks: { mongodb, rabbitmq, projection } };
   }
 

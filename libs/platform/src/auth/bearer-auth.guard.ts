@@ -1,7 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import { isOperationalPath } from '../http-hardening/operational-routes';
+import type { FastifyRequest } from 'fastify';
+import { isOperationalPath, pathOf } from '../http-hardening/operational-routes';
 import { insufficientScope, RequestAuthenticator } from './request-authenticator';
 import { requiredScope, RequireScope, type OrderScope } from './scopes';
 
@@ -22,8 +22,9 @@ export class BearerAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     // Messages are authenticated by the broker's credentials, not by tokens.
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    if (isOperationalPath(request.path)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const path = pathOf(request.url);
+    if (isOperationalPath(path)) return true;
     const authentication = await this.authenticator.authenticate(request);
     switch (authentication.kind) {
       case 'off':
@@ -35,7 +36,7 @@ export class BearerAuthGuard implements CanActivate {
           context.getHandler(),
           context.getClass(),
         ]);
-        const scope = requiredScope(declared, request.path, this.defaultScope);
+        const scope = requiredScope(declared, path, this.defaultScope);
         if (!authentication.principal.scopes.has(scope)) throw insufficientScope(scope);
         return true;
       }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from '../http/http-problem';
 import type { AuthSettings } from './auth-settings';
 import { KeysUnavailable, TokenVerifier, type Principal } from './token-verifier';
@@ -22,7 +22,7 @@ const REALM = 'realm="orders"';
 export class RequestAuthenticator implements OnModuleInit {
   private readonly logger = new Logger('Auth');
   private verifier: TokenVerifier | undefined;
-  private readonly answers = new WeakMap<Request, Promise<Authentication>>();
+  private readonly answers = new WeakMap<FastifyRequest, Promise<Authentication>>();
 
   constructor(@Inject(AUTH_SETTINGS) private readonly settings: AuthSettings) {}
 
@@ -42,7 +42,7 @@ export class RequestAuthenticator implements OnModuleInit {
     );
   }
 
-  authenticate(request: Request): Promise<Authentication> {
+  authenticate(request: FastifyRequest): Promise<Authentication> {
     let answer = this.answers.get(request);
     if (!answer) {
       answer = this.verify(request);
@@ -51,7 +51,7 @@ export class RequestAuthenticator implements OnModuleInit {
     return answer;
   }
 
-  private async verify(request: Request): Promise<Authentication> {
+  private async verify(request: FastifyRequest): Promise<Authentication> {
     if (!this.verifier) return { kind: 'off' };
     const header = request.headers.authorization;
     if (header === undefined || !/^Bearer(\s|$)/i.test(header)) {

@@ -9,10 +9,10 @@ import {
   type ThrottlerModuleOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { HttpProblem } from '../http/http-problem';
-import { isOperationalPath } from './operational-routes';
+import { isOperationalPath, pathOf } from './operational-routes';
 
 /**
  * Requests per client per minute (contract §7), counted across all routes of this replica.
@@ -32,16 +32,16 @@ export class ClientRateLimitGuard extends ThrottlerGuard {
 
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return Promise.resolve(true);
-    const request = context.switchToHttp().getRequest<Request>();
-    return Promise.resolve(isOperationalPath(request.path));
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return Promise.resolve(isOperationalPath(pathOf(request.url)));
   }
 
-  protected override async getTracker(request: Request): Promise<string> {
+  protected override async getTracker(request: FastifyRequest): Promise<string> {
     const authentication = await this.authenticator.authenticate(request);
     if (authentication.kind === 'authenticated' && authentication.principal.subject) {
       return `sub:${authentication.principal.subject}`;
     }
-    return `ip:${normalizeIp(request.ip ?? request.socket.remoteAddress ?? 'unknown', this.ipv6SubnetPrefix)}`;
+    return `ip:${normalizeIp(request.ip, this.ipv6SubnetPrefix)}`;
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string): string {

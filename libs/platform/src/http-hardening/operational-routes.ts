@@ -11,3 +11,9 @@ export function isOperationalPath(path: string): boolean {
 export function isDocsPath(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/') || path.startsWith('/docs-');
 }
+
+/** The path of a request target, without its query. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import { isDocsPath } from './operational-routes';
 
@@ -12,7 +12,7 @@ const shared = {
  * answers are JSON only, so their CSP allows nothing at all; the docs UI gets helmet's default
  * policy, which lets its own scripts and styles load.
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(): (path: string, response: ServerResponse) => void {
   const api = helmet({
     ...shared,
     contentSecurityPolicy: {
@@ -29,21 +29,26 @@ export function securityHeaders(): RequestHandler {
   });
   const apiHeaders = headersSetBy(api);
   const docsHeaders = headersSetBy(docs);
-  return (request, response, next) => {
-    for (const [name, value] of isDocsPath(request.path) ? docsHeaders : apiHeaders) {
+  return (path, response) => {
+    for (const [name, value] of isDocsPath(path) ? docsHeaders : apiHeaders) {
       response.setHeader(name, value);
     }
-    next();
   };
 }
+
+type Middleware = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
 
 /**
  * The headers a helmet middleware sets, read once at start: with these options they depend
  * on nothing in the request, and helmet's chain of a dozen middlewares per request took ~20%
  * of the time of a no-op request here (3.8k -> 4.5-5k requests/s without it). Anything but
- * setHeader (and the X-Powered-By removal, which Express's own setting does) fails at start.
+ * setHeader (and the removal of X-Powered-By, which Fastify never sends) fails at start.
  */
-function headersSetBy(middleware: RequestHandler): [string, string][] {
+function headersSetBy(middleware: Middleware): [string, string][] {
   const headers: [string, string][] = [];
   const response = {
     setHeader: (name: string, value: string) => headers.push([name, value]),
@@ -52,7 +57,7 @@ function headersSetBy(middleware: RequestHandler): [string, string][] {
     },
   };
   let called = false;
-  middleware({} as Request, response as unknown as Response, () => (called = true));
+  middleware({} as IncomingMessage, response as unknown as ServerResponse, () => (called = true));
   if (!called) throw new Error('helmet did not call next() at once');
   return headers;
 }

@@ -2,7 +2,7 @@ import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
- * Express's `trust proxy` setting: `false` (the connection's address is the client), a number
+ * Fastify's `trustProxy` setting (proxy-addr's rules, as Express's `trust proxy`): `false` (the connection's address is the client), a number
  * of proxy hops in front of the service, or the addresses, CIDR ranges and names (`loopback`,
  * `linklocal`, `uniquelocal`) of the proxies to trust.
  */

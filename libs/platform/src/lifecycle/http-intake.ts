@@ -1,7 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Server } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
+import type { Server, ServerResponse } from 'node:http';
 
 /**
  * Stops HTTP intake as the first step of shutdown (Nest's destroy hooks run before the
@@ -13,7 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 @Injectable()
 export class HttpIntake implements OnModuleDestroy {
   private stopped = false;
-  private readonly unanswered = new Set<Response>();
+  private readonly unanswered = new Set<ServerResponse>();
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
@@ -21,17 +20,14 @@ export class HttpIntake implements OnModuleDestroy {
     return this.stopped;
   }
 
-  /** Express middleware, first in line, so it sees every request. */
-  track(): (request: Request, response: Response, next: NextFunction) => void {
-    return (_request, response, next) => {
-      if (this.stopped) {
-        response.setHeader('Connection', 'close');
-      } else {
-        this.unanswered.add(response);
-        response.once('close', () => this.unanswered.delete(response));
-      }
-      next();
-    };
+  /** Called first for every request (useHttpPlatform's `onRequest` hook). */
+  track(response: ServerResponse): void {
+    if (this.stopped) {
+      response.setHeader('Connection', 'close');
+    } else {
+      this.unanswered.add(response);
+      response.once('close', () => this.unanswered.delete(response));
+    }
   }
 
   onModuleDestroy(): void {

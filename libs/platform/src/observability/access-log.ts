@@ -1,18 +1,18 @@
-import type { RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { isOperationalPath } from '../http-hardening/operational-routes';
+import { isOperationalPath, pathOf } from '../http-hardening/operational-routes';
 import { requestContextOf } from './request-context';
 
 /**
  * One line per answered request (info; error for 5xx), with its ids and duration. Probes and
  * scrapes are left out: they would drown everything else.
  */
-export function accessLog(logger: Logger): RequestHandler {
-  return (request, response, next) => {
-    if (isOperationalPath(request.path)) {
-      next();
-      return;
-    }
+export function accessLog(
+  logger: Logger,
+): (request: FastifyRequest, response: ServerResponse) => void {
+  return (request, response) => {
+    if (isOperationalPath(pathOf(request.url))) return;
     const started = process.hrtime.bigint();
     response.once('close', () => {
       const status = response.statusCode;
@@ -20,16 +20,15 @@ export function accessLog(logger: Logger): RequestHandler {
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          ...requestContextOf(request),
+          ...requestContextOf(request.raw),
           clientIp: request.ip,
           method: request.method,
-          url: request.originalUrl,
+          url: request.url,
           status,
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         },
         response.writableFinished ? 'request completed' : 'request aborted by the client',
       );
     });
-    next();
   };
 }

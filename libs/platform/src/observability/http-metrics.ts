@@ -1,7 +1,7 @@
-import type { Application, Request, RequestHandler } from 'express';
-import { match } from 'path-to-regexp';
+import type { ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { Counter, Histogram, register, type Metric } from 'prom-client';
-import { isDocsPath } from '../http-hardening/operational-routes';
+import { isDocsPath, pathOf } from '../http-hardening/operational-routes';
 
 /** Several apps can run in one process (tests): they share the metric, never register it twice. */
 export function sharedMetric<M extends Metric>(name: string, create: () => M): M {
@@ -35,64 +35,22 @@ const requestDuration = () =>
  * Request rate and latency labelled by route template (`/orders/:id/items`), never by the
  * raw URL, so the number of series stays bounded whatever clients send.
  */
-export function httpMetrics(app: Application): RequestHandler {
+export function httpMetrics(): (request: FastifyRequest, response: ServerResponse) => void {
   const requests = requestsTotal();
   const duration = requestDuration();
-  const templates = new RouteTemplates(app);
-  return (request, response, next) => {
+  return (request, response) => {
     const stopTimer = duration.startTimer();
+    const route = routeTemplateOf(request);
     response.once('close', () => {
-      const labels = {
-        method: request.method,
-        route: templates.templateOf(request),
-        status: String(response.statusCode),
-      };
+      const labels = { method: request.method, route, status: String(response.statusCode) };
       requests.inc(labels);
       stopTimer(labels);
     });
-    next();
   };
 }
 
-interface RouteEntry {
-  template: string;
-  methods: ReadonlySet<string>;
-  matches: (path: string) => unknown;
-}
-
-/** Express' own stack, read once; only for requests refused before routing (413, 415). */
-interface RouterStack {
-  router?: { stack?: { route?: { path?: unknown; methods?: Record<string, boolean> } }[] };
-}
-
-class RouteTemplates {
-  private routes: RouteEntry[] | undefined;
-
-  constructor(private readonly app: Application) {}
-
-  templateOf(request: Request): string {
-    const path = request.originalUrl.split('?')[0] ?? '/';
-    if (isDocsPath(path)) return '/docs';
-    const routed = (request.route as { path?: unknown } | undefined)?.path;
-    if (typeof routed === 'string') return routed;
-    const method = request.method.toLowerCase();
-    this.routes ??= this.collect();
-    const known = this.routes.find(
-      (route) => (route.methods.has(method) || route.methods.has('_all')) && route.matches(path),
-    );
-    return known?.template ?? 'unmatched';
-  }
-
-  private collect(): RouteEntry[] {
-    const stack = (this.app as unknown as RouterStack).router?.stack ?? [];
-    return stack.flatMap(({ route }) => {
-      if (typeof route?.path !== 'string') return [];
-      const methods = new Set(
-        Object.entries(route.methods ?? {})
-          .filter(([, on]) => on)
-          .map(([name]) => name),
-      );
-      return [{ template: route.path, methods, matches: match(route.path, { decode: false }) }];
-    });
-  }
+/** Fastify routes a request before its first hook runs, also when it refuses its body later. */
+export function routeTemplateOf(request: FastifyRequest): string {
+  if (isDocsPath(pathOf(request.url))) return '/docs';
+  return request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
 }

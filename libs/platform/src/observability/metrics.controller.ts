@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { collectDefaultMetrics, register } from 'prom-client';
 
 /** `GET /metrics` in Prometheus text format: the default registry, process metrics included. */
@@ -10,9 +10,8 @@ export class MetricsController {
   }
 
   @Get()
-  async scrape(@Res() response: Response): Promise<void> {
+  async scrape(@Res() reply: FastifyReply): Promise<void> {
     const text = await register.metrics();
-    response.status(200).setHeader('Content-Type', register.contentType);
-    response.send(text);
+    await reply.status(200).header('Content-Type', register.contentType).send(text);
   }
 }

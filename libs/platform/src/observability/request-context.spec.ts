@@ -7,12 +7,13 @@ import {
   UseGuards,
   type CanActivate,
 } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { ORDER_SCOPES } from '../auth/scopes';
-import { jsonBody } from '../http/json-body';
+import { createHttpAdapter } from '../http/http-adapter';
+import { acceptJsonBodies } from '../http/json-body';
 import { HttpPlatformModule } from '../http-platform.module';
 import { useHttpPlatform } from '../use-http-platform';
 import { createServiceLogger, SERVICE_LOGGER } from './service-logger';
@@ -48,7 +49,7 @@ class ProbeController {
 
 describe('request context in logs', () => {
   const lines: Record<string, unknown>[] = [];
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let url: string;
 
   beforeAll(async () => {
@@ -76,7 +77,7 @@ describe('request context in logs', () => {
       .overrideProvider(SERVICE_LOGGER)
       .useValue(createServiceLogger('probe', 'info', capture))
       .compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({
+    app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
       bodyParser: false,
       bufferLogs: true,
     });
@@ -87,7 +88,7 @@ describe('request context in logs', () => {
       defaultScope: ORDER_SCOPES.read,
       operations: {},
     });
-    app.use(jsonBody());
+    acceptJsonBodies(app);
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });

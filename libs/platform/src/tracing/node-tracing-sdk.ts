@@ -1,6 +1,5 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -13,7 +12,7 @@ import type { TracingSettings } from './tracing-settings';
 
 /**
  * The OpenTelemetry SDK: OTLP/HTTP (JSON) export in batches, W3C trace context, and the
- * http, express, pg and mongodb instrumentations. Loaded only when tracing is on, and before
+ * http, pg and mongodb instrumentations (useHttpPlatform names server spans by route). Loaded only when tracing is on, and before
  * any of those modules is required, so the instrumentations can patch them.
  */
 export function startNodeTracingSdk(settings: TracingSettings): { shutdown(): Promise<void> } {
@@ -36,14 +35,6 @@ export function startNodeTracingSdk(settings: TracingSettings): { shutdown(): Pr
         ignoreIncomingRequestHook: (request) =>
           isOperationalPath(new URL(request.url ?? '/', 'http://localhost').pathname),
         requireParentforOutgoingSpans: true,
-      }),
-      // No spans of its own: it only names the server span by route template (`POST /orders`).
-      new ExpressInstrumentation({
-        ignoreLayersType: [
-          ExpressLayerType.MIDDLEWARE,
-          ExpressLayerType.ROUTER,
-          ExpressLayerType.REQUEST_HANDLER,
-        ],
       }),
       // Without a parent these would be the relay's and the metrics' polling, one trace each.
       // Pool checkouts are not worth a span each (three per command).

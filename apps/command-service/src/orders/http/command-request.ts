@@ -1,6 +1,6 @@
 import { orderIdSchema } from '@orders/contracts';
 import { HttpProblem, parseRequest } from '@orders/platform';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { buildCommandContext } from '../commands/command-context';
 import type { CommandContext } from '../commands/order-command.runner';
 
@@ -13,7 +13,7 @@ export function parseOrderId(id: string): string {
  * command. `operation`, `target` and `body` identify the request for idempotency.
  */
 export function commandContext(
-  request: Request,
+  request: FastifyRequest,
   operation: string,
   target: string,
   body: unknown,

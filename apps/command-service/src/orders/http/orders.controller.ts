@@ -12,7 +12,7 @@ import {
   type CommandResult,
 } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AddItemCommand } from '../commands/add-item/add-item.command';
 import { CancelOrderCommand } from '../commands/cancel-order/cancel-order.command';
@@ -34,26 +34,26 @@ export class OrdersController {
 
   @Post()
   @HttpCode(201)
-  async place(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+  async place(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const body = parseRequest(placeOrderBody, request.body);
     const context = commandContext(request, commandPatterns.place, body.orderId ?? '', body);
     const orderId = body.orderId ?? randomUUID();
     const outcome = await this.commands.execute(new PlaceOrderCommand(orderId, body, context));
-    response.location(`/orders/${outcome.orderId}`);
-    return answer(response, outcome);
+    reply.header('Location', `/orders/${outcome.orderId}`);
+    return answer(reply, outcome);
   }
 
   @Post(':id/items')
   @HttpCode(200)
   addItem(
     @Param('id') id: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const line = parseRequest(addItemBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.addItem,
       id,
       line,
@@ -66,14 +66,14 @@ export class OrdersController {
   removeItem(
     @Param('id') id: string,
     @Param('sku') sku: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const validSku = parseRequest(identifierSchema, sku, 'sku');
     parseRequest(emptyBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.removeItem,
       id,
       { sku: validSku },
@@ -85,13 +85,13 @@ export class OrdersController {
   @HttpCode(200)
   confirm(
     @Param('id') id: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     parseRequest(emptyBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.confirm,
       id,
       {},
@@ -103,13 +103,13 @@ export class OrdersController {
   @HttpCode(200)
   pay(
     @Param('id') id: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const payment = parseRequest(payOrderBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.pay,
       id,
       payment,
@@ -121,13 +121,13 @@ export class OrdersController {
   @HttpCode(200)
   ship(
     @Param('id') id: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const shipment = parseRequest(shipOrderBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.ship,
       id,
       shipment,
@@ -139,13 +139,13 @@ export class OrdersController {
   @HttpCode(200)
   cancel(
     @Param('id') id: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const cancellation = parseRequest(cancelOrderBody, request.body);
     return this.execute(
       request,
-      response,
+      reply,
       commandPatterns.cancel,
       id,
       cancellation,
@@ -154,8 +154,8 @@ export class OrdersController {
   }
 
   private async execute(
-    request: Request,
-    response: Response,
+    request: FastifyRequest,
+    reply: FastifyReply,
     operation: string,
     id: string,
     body: unknown,
@@ -164,13 +164,13 @@ export class OrdersController {
     const orderId = parseOrderId(id);
     const context = commandContext(request, operation, orderId, body);
     const outcome = await this.commands.execute(command(orderId, context));
-    return answer(response, outcome);
+    return answer(reply, outcome);
   }
 }
 
-function answer(response: Response, outcome: CommandOutcome): CommandResult {
-  response.setHeader('ETag', `"${outcome.version}"`);
-  if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+function answer(reply: FastifyReply, outcome: CommandOutcome): CommandResult {
+  reply.header('ETag', `"${outcome.version}"`);
+  if (outcome.replayed) reply.header('Idempotent-Replayed', 'true');
   return {
     orderId: outcome.orderId,
     version: outcome.version,

@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { decodeConsistencyToken, orderIdSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   CONSISTENCY_TOKEN_HEADER,
@@ -38,7 +38,7 @@ export class GetOrderController {
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
     @Headers(CONSISTENCY_TOKEN_HEADER) tokenText: string | undefined,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<OrderViewResponse> {
     const { orderId, atVersion, asOf } = parseGetOrderRequest({ params: { id }, query });
     const pointInTime =
@@ -50,7 +50,7 @@ export class GetOrderController {
     const view = await this.queryBus.execute(
       new GetOrderQuery(orderId, pointInTime, atLeastVersion),
     );
-    response.setHeader('ETag', `"${view.version}"`);
+    reply.header('ETag', `"${view.version}"`);
     return view;
   }
 }
