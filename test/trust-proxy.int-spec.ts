@@ -39,7 +39,11 @@ describe('TRUST_PROXY: the client address behind a proxy (both services)', () =>
   });
 
   /** Statuses of LIMIT + 1 requests from each of two forwarded addresses, in turn. */
-  async function statusesFor(kind: 'command' | 'query', trustProxy?: string) {
+  async function statusesFor(
+    kind: 'command' | 'query',
+    trustProxy?: string,
+    forwardedFor = (client: string, _request: number) => client,
+  ) {
     const service = await startService(kind, {
       ...env(kind),
       RATE_LIMIT_PER_MINUTE: String(LIMIT),
@@ -50,7 +54,7 @@ describe('TRUST_PROXY: the client address behind a proxy (both services)', () =>
     for (let i = 0; i <= LIMIT; i++) {
       for (const client of Object.keys(statuses)) {
         const response = await fetch(`${service.url}${route[kind]}`, {
-          headers: { 'x-forwarded-for': client },
+          headers: { 'x-forwarded-for': forwardedFor(client, i) },
         });
         statuses[client]!.push(response.status);
       }
@@ -72,6 +76,19 @@ describe('TRUST_PROXY: the client address behind a proxy (both services)', () =>
     '%s service: TRUST_PROXY=loopback counts each forwarded address on its own',
     async (kind) => {
       expect(await statusesFor(kind, 'loopback')).toEqual({
+        '203.0.113.7': [200, 200, 429],
+        '198.51.100.9': [200, 200, 429],
+      });
+    },
+  );
+
+  it.each(['command', 'query'] as const)(
+    '%s service: TRUST_PROXY=1 takes the address the one trusted proxy appended',
+    async (kind) => {
+      // Each request claims another address before the client's: a client may send any
+      // X-Forwarded-For, and the proxy appends the address it saw.
+      const spoofing = (client: string, request: number) => `192.0.2.${request + 1}, ${client}`;
+      expect(await statusesFor(kind, '1', spoofing)).toEqual({
         '203.0.113.7': [200, 200, 429],
         '198.51.100.9': [200, 200, 429],
       });
