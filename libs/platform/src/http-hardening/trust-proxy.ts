@@ -2,9 +2,10 @@ import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
- * Fastify's `trustProxy` setting (proxy-addr's rules, as Express's `trust proxy`): `false` (the connection's address is the client), a number
- * of proxy hops in front of the service, or the addresses, CIDR ranges and names (`loopback`,
- * `linklocal`, `uniquelocal`) of the proxies to trust.
+ * TRUST_PROXY, read by proxy-addr's rules (as Express's `trust proxy`): `false` (the
+ * connection's address is the client), a number of proxy hops in front of the service, or the
+ * addresses, CIDR ranges and names (`loopback`, `linklocal`, `uniquelocal`) of the proxies to
+ * trust.
  */
 export type TrustProxySetting = false | number | string[];
 

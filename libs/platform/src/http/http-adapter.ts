@@ -7,8 +7,6 @@ import { MAX_BODY_BYTES } from './json-body';
 import { answerMalformedHttpWithProblem } from './malformed-http';
 import { httpLayerProblem, writeProblem } from './problem-details.filter';
 
-const secureHeaders = securityHeaders();
-
 /**
  * The HTTP server both services run on: Nest on Fastify, which spends a fraction of Express's
  * CPU per request (a Nest hello world here: ~11k GETs/s on Fastify against ~2.7k on Express).
@@ -22,6 +20,7 @@ export function createHttpAdapter({
    */
   trustProxy?: TrustProxySetting;
 } = {}): FastifyAdapter {
+  const secureHeaders = securityHeaders();
   return new FastifyAdapter({
     // Fastify takes a hop count as "trust nobody"; TRUST_PROXY's count means the n nearest hops.
     trustProxy:

@@ -12,8 +12,9 @@ import type { TracingSettings } from './tracing-settings';
 
 /**
  * The OpenTelemetry SDK: OTLP/HTTP (JSON) export in batches, W3C trace context, and the
- * http, pg and mongodb instrumentations (useHttpPlatform names server spans by route). Loaded only when tracing is on, and before
- * any of those modules is required, so the instrumentations can patch them.
+ * http, pg and mongodb instrumentations (useHttpPlatform names server spans by route). Loaded
+ * only when tracing is on, and before any of those modules is required, so the
+ * instrumentations can patch them.
  */
 export function startNodeTracingSdk(settings: TracingSettings): { shutdown(): Promise<void> } {
   const provider = new NodeTracerProvider({
