@@ -218,7 +218,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           this.metrics.published.inc(confirmed.length);
           const now = Date.now();
           for (const { envelope } of confirmed) {
-            this.metrics.publishedAge.observe(eventAgeSeconds(envelope.occurredAt, now));
+            this.metrics.publishedAge.observe(
+              eventAgeSeconds(Date.parse(envelope.occurredAt), now),
+            );
           }
         }
         if (!unroutable) {

@@ -204,14 +204,16 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
         return;
       }
       switch (outcome.kind) {
-        case 'applied':
+        case 'applied': {
           delivery.ack();
-          this.metrics.countApplied(envelope);
-          this.lag.recordApplied(envelope);
+          const occurredAt = Date.parse(envelope.occurredAt);
+          this.metrics.countApplied(envelope.type, occurredAt);
+          this.lag.recordApplied(occurredAt);
           // A session that ended meanwhile no longer speaks for the store.
           if (delivery.channelOpen) this.liveViews.record(target.generation, outcome.view);
           this.notifier.notifyOrderVersion(outcome.orderId, outcome.version);
           return;
+        }
         case 'duplicate':
           this.liveViews.forget(outcome.orderId);
           delivery.ack();

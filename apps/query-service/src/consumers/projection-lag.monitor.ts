@@ -5,7 +5,6 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { EventEnvelope } from '@orders/contracts';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { hostname } from 'node:os';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
@@ -65,8 +64,8 @@ export class ProjectionLagMonitor implements OnModuleInit, OnApplicationShutdown
     await amqp?.connection.close().catch(() => undefined);
   }
 
-  recordApplied(envelope: EventEnvelope): void {
-    const occurredAt = Date.parse(envelope.occurredAt);
+  /** `occurredAt` of an applied event, in epoch milliseconds. */
+  recordApplied(occurredAt: number): void {
     if (this.newestApplied === null || occurredAt > this.newestApplied)
       this.newestApplied = occurredAt;
   }

@@ -1,5 +1,4 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { EventEnvelope } from '@orders/contracts';
 import { EVENT_AGE_BUCKETS, eventAgeSeconds } from '@orders/platform';
 import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
 import { ProjectionLagMonitor } from './projection-lag.monitor';
@@ -70,9 +69,9 @@ export class ProjectionMetrics implements OnModuleDestroy {
   }
 
   /** An event applied: counted, and its age observed (how far the read models trail). */
-  countApplied(envelope: EventEnvelope): void {
-    this.countEvent('applied', envelope.type);
-    this.eventAge.observe(eventAgeSeconds(envelope.occurredAt));
+  countApplied(type: string, occurredAtMs: number): void {
+    this.countEvent('applied', type);
+    this.eventAge.observe(eventAgeSeconds(occurredAtMs));
   }
 
   onModuleDestroy(): void {

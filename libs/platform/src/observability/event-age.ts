@@ -6,7 +6,7 @@ export const EVENT_AGE_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ];
 
-/** Seconds since the event occurred (its `occurredAt`); never negative. */
-export function eventAgeSeconds(occurredAt: string, now = Date.now()): number {
-  return Math.max(0, now - Date.parse(occurredAt)) / 1000;
+/** Seconds since the event occurred (its `occurredAt`, in epoch milliseconds); never negative. */
+export function eventAgeSeconds(occurredAtMs: number, now = Date.now()): number {
+  return Math.max(0, now - occurredAtMs) / 1000;
 }
