@@ -38,11 +38,13 @@ export function useHttpPlatform(
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     const response = reply.raw;
+    const path = pathOf(request.url);
+    const route = routeTemplateOf(request, path);
     intake.track(response);
-    if (!request.is404) nameServerSpanByRoute(request.method, routeTemplateOf(request));
-    logAccess(request, response);
-    measure(request, response);
-    secureHeaders(pathOf(request.url), response);
+    if (!request.is404) nameServerSpanByRoute(request.method, route);
+    logAccess(request, path, response);
+    measure(request.method, route, response);
+    secureHeaders(path, response);
     enterRequestContext(request.raw, response, done);
   });
   fastify.addHook('preValidation', (request, _reply, done) => {

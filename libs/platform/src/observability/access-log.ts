@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { isOperationalPath, pathOf } from '../http-hardening/operational-routes';
+import { isOperationalPath } from '../http-hardening/operational-routes';
 import { requestContextOf } from './request-context';
 
 /**
@@ -10,9 +10,9 @@ import { requestContextOf } from './request-context';
  */
 export function accessLog(
   logger: Logger,
-): (request: FastifyRequest, response: ServerResponse) => void {
-  return (request, response) => {
-    if (isOperationalPath(pathOf(request.url))) return;
+): (request: FastifyRequest, path: string, response: ServerResponse) => void {
+  return (request, path, response) => {
+    if (isOperationalPath(path)) return;
     const started = process.hrtime.bigint();
     response.once('close', () => {
       const status = response.statusCode;

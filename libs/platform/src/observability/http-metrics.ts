@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { Counter, Histogram, register, type Metric } from 'prom-client';
-import { isDocsPath, pathOf } from '../http-hardening/operational-routes';
+import { isDocsPath } from '../http-hardening/operational-routes';
 
 /** Several apps can run in one process (tests): they share the metric, never register it twice. */
 export function sharedMetric<M extends Metric>(name: string, create: () => M): M {
@@ -35,14 +35,13 @@ const requestDuration = () =>
  * Request rate and latency labelled by route template (`/orders/:id/items`), never by the
  * raw URL, so the number of series stays bounded whatever clients send.
  */
-export function httpMetrics(): (request: FastifyRequest, response: ServerResponse) => void {
+export function httpMetrics(): (method: string, route: string, response: ServerResponse) => void {
   const requests = requestsTotal();
   const duration = requestDuration();
-  return (request, response) => {
+  return (method, route, response) => {
     const stopTimer = duration.startTimer();
-    const route = routeTemplateOf(request);
     response.once('close', () => {
-      const labels = { method: request.method, route, status: String(response.statusCode) };
+      const labels = { method, route, status: String(response.statusCode) };
       requests.inc(labels);
       stopTimer(labels);
     });
@@ -50,7 +49,7 @@ export function httpMetrics(): (request: FastifyRequest, response: ServerRespons
 }
 
 /** Fastify routes a request before its first hook runs, also when it refuses its body later. */
-export function routeTemplateOf(request: FastifyRequest): string {
-  if (isDocsPath(pathOf(request.url))) return '/docs';
+export function routeTemplateOf(request: FastifyRequest, path: string): string {
+  if (isDocsPath(path)) return '/docs';
   return request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
 }
