@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ORDERS_EVENTS_EXCHANGE, routingKeyOf, type EventEnvelope } from '@orders/contracts';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
@@ -336,5 +337,33 @@ describe('outbox relay', () => {
     const published = observer.bodies<EventEnvelope>().map((e) => e.position);
     expect(published).toHaveLength(stored.length);
     expect(published).toEqual(stored);
+  });
+
+  it("publishes an event held back by another database's open transaction as soon as it ends, with no commit to wake it", async () => {
+    // The poll would take a minute: only the relay's own retry can publish it in time.
+    const service = await startService('command', { ...env(), RELAY_POLL_INTERVAL_MS: '60000' });
+    services.push(service);
+    const placed = await post(service, '/orders', { customerId: 'before', currency: 'EUR' });
+    await waitFor('the relay to publish', () =>
+      observer.bodies<EventEnvelope>().some((e) => e.orderId === placed.orderId),
+    );
+
+    // Any transaction of the server with an id holds the visibility horizon, in any database.
+    const blocker = new Client({ connectionString: databaseUrl('postgres') });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      const held = await post(service, '/orders', { customerId: 'held', currency: 'EUR' });
+      await sleep(500);
+      const published = () =>
+        observer.bodies<EventEnvelope>().some((e) => e.orderId === held.orderId);
+      expect(published()).toBe(false);
+
+      await blocker.query('COMMIT');
+      await waitFor('the held-back event to be published', published, { timeoutMs: 5_000 });
+    } finally {
+      await blocker.end();
+    }
   });
 });

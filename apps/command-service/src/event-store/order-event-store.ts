@@ -192,11 +192,45 @@ export class OrderEventStore {
         LIMIT $2`,
       [after.toString(), limit],
     );
-    return rows.map((row) => ({
-      envelope: toEnvelope(row),
-      traceparent: row.traceparent,
-    }));
+    return rows.map(toStoredEvent);
   }
+
+  /**
+   * readFeed, and whether committed events lie beyond the visibility horizon: held back by an
+   * older transaction still open. That transaction may be none of ours (any transaction of the
+   * PostgreSQL server counts, in any database), so no commit signal may come when it ends.
+   */
+  async readFeedAndHeldBack(
+    after: bigint,
+    limit: number,
+  ): Promise<{ events: StoredEvent[]; heldBack: boolean }> {
+    // One row with nulls when no event is visible, so that held_back always comes back.
+    const rows: ((EventRow | { [K in keyof EventRow]: null }) & { held_back: boolean })[] =
+      await this.dataSource.query(
+        `WITH horizon AS MATERIALIZED (
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${POSITION_SLOTS_PER_TRANSACTION} AS position
+       ), feed AS (
+         SELECT ${EVENT_COLUMNS}, order_events.position AS sort_position FROM order_events
+          WHERE order_events.position > $1 AND order_events.position < (SELECT position FROM horizon)
+          ORDER BY order_events.position
+          LIMIT $2
+       )
+       SELECT feed.*, EXISTS (
+                SELECT 1 FROM order_events WHERE order_events.position >= (SELECT position FROM horizon)
+              ) AS held_back
+         FROM (SELECT) AS one LEFT JOIN feed ON true
+        ORDER BY feed.sort_position`,
+        [after.toString(), limit],
+      );
+    return {
+      events: rows.flatMap((row) => (row.position === null ? [] : [toStoredEvent(row)])),
+      heldBack: rows[0]?.held_back ?? false,
+    };
+  }
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return { envelope: toEnvelope(row), traceparent: row.traceparent };
 }
 
 function toEnvelope(row: EventRow): EventEnvelope {

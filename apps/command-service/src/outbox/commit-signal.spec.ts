@@ -32,4 +32,13 @@ describe('CommitSignal', () => {
     signal.committed();
     expect(await waitUpToASecond()).toBe('woken');
   });
+
+  it('does not lose a commit that came after a cancelled wait', async () => {
+    const cancel = new AbortController();
+    const waiting = signal.wait(3_000, cancel.signal);
+    cancel.abort();
+    await waiting;
+    signal.committed();
+    expect(await waitUpToASecond()).toBe('woken');
+  });
 });

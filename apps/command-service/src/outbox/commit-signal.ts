@@ -49,8 +49,11 @@ export class CommitSignal {
     for (const resolve of waiters) resolve();
   }
 
-  /** Resolves at the next wake-up (or at once after a missed one) or after `timeoutMs`. */
-  wait(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves at the next wake-up (or at once after a missed one), after `timeoutMs`, or when
+   * `cancel` aborts.
+   */
+  wait(timeoutMs: number, cancel?: AbortSignal): Promise<void> {
     if (this.missed) {
       this.missed = false;
       return Promise.resolve();
@@ -58,14 +61,17 @@ export class CommitSignal {
     return new Promise((resolve) => {
       const waiter = () => {
         clearTimeout(timer);
+        cancel?.removeEventListener('abort', leave);
         resolve();
       };
       // A waiter left behind would take the next wake-up for itself, so that a commit while
       // the relay reads went unnoticed until the next poll (and an idle relay kept one a poll).
-      const timer = setTimeout(() => {
+      const leave = () => {
         this.waiters = this.waiters.filter((other) => other !== waiter);
-        resolve();
-      }, timeoutMs);
+        waiter();
+      };
+      const timer = setTimeout(leave, timeoutMs);
+      cancel?.addEventListener('abort', leave, { once: true });
       this.waiters.push(waiter);
     });
   }
