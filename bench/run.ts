@@ -144,23 +144,31 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     // --light-rate (the light phase is one of them) up to half load, until one misses it.
     const steps: PacedPhase[] = [];
     let light: PacedPhase | undefined;
+    let lightCpu: Run = {};
     let withinLagBound = 0;
     let boundHeld = true;
     for (let rate = lightRate / 4; rate < fullRate / 2; rate *= 2) {
       if (!boundHeld && rate > lightRate) break;
       log(`commands at ${rate}/s, with end-to-end lag through the consistency token`);
+      cpu = countCpu();
       const step = await pacedWithLag(commands, lagReads, rate, ages);
+      const stepCpu = cpu();
       steps.push(step);
       log(
         `  ${step.rate.toFixed(0)}/s achieved, lag p50 ${step.lag.percentile(50).toFixed(1)} ms, ` +
           `p99 ${step.lag.percentile(99).toFixed(1)} ms, ${step.lagReadsNot200} reads ran out`,
       );
-      if (rate === lightRate) light = step;
+      if (rate === lightRate) {
+        light = step;
+        lightCpu = cpuPerOperation('light', stepCpu, step.workload.latencies.count);
+      }
       if (boundHeld && withinBound(step, rate)) withinLagBound = step.rate;
       else boundHeld = false;
     }
     if (light === undefined) {
+      cpu = countCpu();
       light = await pacedWithLag(commands, lagReads, lightRate, ages);
+      lightCpu = cpuPerOperation('light', cpu(), light.workload.latencies.count);
       steps.push(light);
     }
     const backlogClearedBy = performance.now() + 600_000;
@@ -228,6 +236,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
 
     return {
       ...fullCpu,
+      ...lightCpu,
       ...halfCpu,
       ...byIdCpu,
       ...listCpu,
@@ -371,6 +380,7 @@ async function eventAges(urls: string[]): Promise<EventAges> {
 /** The phases whose CPU is reported, and what one operation of each is. */
 const cpuPhases: [string, string][] = [
   ['full', 'command, full load'],
+  ['light', 'command, light load (--light-rate)'],
   ['half', 'command, half load'],
   ['relay', 'event, relay drain'],
   ['rabbitPublish', 'message, RabbitMQ publish ceiling'],
