@@ -23,7 +23,7 @@ export class EventsFeedController {
     @Query() query: Record<string, unknown>,
   ): Promise<{ events: EventEnvelope[]; lastPosition: string }> {
     const { after, limit } = parseRequest(feedQuery, query, 'query');
-    const events = (await this.store.readFeed(BigInt(after), limit)).map((e) => e.envelope);
+    const events = (await this.store.readFeed(BigInt(after), limit)).events.map((e) => e.envelope);
     return { events, lastPosition: events.at(-1)?.position ?? after };
   }
 }

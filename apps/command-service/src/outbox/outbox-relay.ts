@@ -177,7 +177,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const limit = this.config.RELAY_BATCH_SIZE;
     // Reads run ahead of the loop; a read nobody awaits any more must not reject unhandled.
     const readAfter = (after: bigint) => {
-      const reading = this.store.readFeedAndHeldBack(after, limit);
+      const reading = this.store.readFeed(after, limit);
       reading.catch(() => undefined);
       return reading;
     };
