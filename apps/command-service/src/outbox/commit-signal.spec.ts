@@ -33,11 +33,12 @@ describe('CommitSignal', () => {
     expect(await waitUpToASecond()).toBe('woken');
   });
 
-  it('does not lose a commit that came after a cancelled wait', async () => {
-    const cancel = new AbortController();
-    const waiting = signal.wait(3_000, cancel.signal);
-    cancel.abort();
-    await waiting;
+  it('does not lose a commit that came after a wait that `until` ended', async () => {
+    await signal.wait(10); // takes the wake-up afterEach left
+    let settle: () => void = () => undefined;
+    const waiting = signal.wait(3_000, new Promise<void>((resolve) => (settle = resolve)));
+    settle();
+    expect(await waiting).toBe(false);
     signal.committed();
     expect(await waitUpToASecond()).toBe('woken');
   });

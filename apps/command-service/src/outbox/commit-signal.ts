@@ -50,28 +50,28 @@ export class CommitSignal {
   }
 
   /**
-   * Resolves at the next wake-up (or at once after a missed one), after `timeoutMs`, or when
-   * `cancel` aborts.
+   * Resolves at the next wake-up (or at once after a missed one) or after `timeoutMs` with
+   * true; with false if `until` settles first.
    */
-  wait(timeoutMs: number, cancel?: AbortSignal): Promise<void> {
+  wait(timeoutMs: number, until?: Promise<unknown>): Promise<boolean> {
     if (this.missed) {
       this.missed = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const waiter = () => {
-        clearTimeout(timer);
-        cancel?.removeEventListener('abort', leave);
-        resolve();
-      };
       // A waiter left behind would take the next wake-up for itself, so that a commit while
       // the relay reads went unnoticed until the next poll (and an idle relay kept one a poll).
-      const leave = () => {
+      const finish = (woken: boolean) => {
+        clearTimeout(timer);
         this.waiters = this.waiters.filter((other) => other !== waiter);
-        waiter();
+        resolve(woken);
       };
-      const timer = setTimeout(leave, timeoutMs);
-      cancel?.addEventListener('abort', leave, { once: true });
+      const waiter = () => finish(true);
+      const timer = setTimeout(waiter, timeoutMs);
+      until?.then(
+        () => finish(false),
+        () => finish(false),
+      );
       this.waiters.push(waiter);
     });
   }

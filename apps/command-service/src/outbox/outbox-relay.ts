@@ -198,19 +198,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           if (next === null) {
             const waitMs = heldBackRetryMs ?? this.config.RELAY_POLL_INTERVAL_MS;
             // A batch in flight is settled first unless a commit comes before its confirms.
-            if (await this.commitBefore(waitMs, inFlight[0]?.confirmed)) {
+            if (await this.signal.wait(waitMs, inFlight[0]?.confirmed)) {
               next = readAfter(handedOver);
             }
           }
           if (next !== null) {
-            const read = await next;
+            const { events, heldBack } = await next;
             next = null;
-            const { events, heldBack } = read;
-            heldBackRetryMs = !heldBack
-              ? null
-              : events.length > 0 || heldBackRetryMs === null
-                ? HELD_BACK_RETRY_MS.first
-                : Math.min(heldBackRetryMs * 2, HELD_BACK_RETRY_MS.longest);
+            if (!heldBack) heldBackRetryMs = null;
+            else if (events.length > 0 || heldBackRetryMs === null) {
+              heldBackRetryMs = HELD_BACK_RETRY_MS.first;
+            } else heldBackRetryMs = Math.min(heldBackRetryMs * 2, HELD_BACK_RETRY_MS.longest);
             const last = events.at(-1)?.envelope.position;
             if (last !== undefined) {
               const spans = events.map((event) => publish(channel, event, this.broker));
@@ -273,29 +271,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     } catch (error) {
       for (const batch of inFlight) batch.spans.forEach((span) => endPublishSpan(span, error));
       throw error;
-    }
-  }
-
-  /**
-   * True at the next commit (or after `timeoutMs`), false if `confirmed` settles first: then
-   * the batch in flight is settled before the feed is read again.
-   */
-  private async commitBefore(timeoutMs: number, confirmed?: Promise<unknown>): Promise<boolean> {
-    if (confirmed === undefined) {
-      await this.signal.wait(timeoutMs);
-      return true;
-    }
-    const cancel = new AbortController();
-    try {
-      return await Promise.race([
-        this.signal.wait(timeoutMs, cancel.signal).then(() => true),
-        confirmed.then(
-          () => false,
-          () => false,
-        ),
-      ]);
-    } finally {
-      cancel.abort();
     }
   }
 
