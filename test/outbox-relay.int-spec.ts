@@ -339,29 +339,53 @@ describe('outbox relay', () => {
     expect(published).toEqual(stored);
   });
 
-  it("publishes an event held back by another database's open transaction as soon as it ends, with no commit to wake it", async () => {
-    // The poll would take a minute: only the relay's own retry can publish it in time.
+  /** Opens a transaction that has an id (one that holds the horizon) in `databaseName`. */
+  async function openTransaction(databaseName: string): Promise<Client> {
+    const blocker = new Client({ connectionString: databaseUrl(databaseName) });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT pg_current_xact_id()');
+    return blocker;
+  }
+
+  async function startRelayAndPublishOne(): Promise<ServiceProcess> {
+    // The poll would take a minute: only a commit or the relay's own retry can publish in time.
     const service = await startService('command', { ...env(), RELAY_POLL_INTERVAL_MS: '60000' });
     services.push(service);
     const placed = await post(service, '/orders', { customerId: 'before', currency: 'EUR' });
     await waitFor('the relay to publish', () =>
       observer.bodies<EventEnvelope>().some((e) => e.orderId === placed.orderId),
     );
+    return service;
+  }
 
-    // Any transaction of the server with an id holds the visibility horizon, in any database.
-    const blocker = new Client({ connectionString: databaseUrl('postgres') });
-    await blocker.connect();
+  it('publishes an event held back by an open transaction of its database as soon as it ends, with no commit to wake it', async () => {
+    const service = await startRelayAndPublishOne();
+    const blocker = await openTransaction(database);
     try {
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT pg_current_xact_id()');
       const held = await post(service, '/orders', { customerId: 'held', currency: 'EUR' });
       await sleep(500);
       const published = () =>
         observer.bodies<EventEnvelope>().some((e) => e.orderId === held.orderId);
       expect(published()).toBe(false);
 
-      await blocker.query('COMMIT');
+      await blocker.query('ROLLBACK');
       await waitFor('the held-back event to be published', published, { timeoutMs: 5_000 });
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it("is not held back by another database's open transaction", async () => {
+    const service = await startRelayAndPublishOne();
+    const blocker = await openTransaction('postgres');
+    try {
+      const placed = await post(service, '/orders', { customerId: 'beside', currency: 'EUR' });
+      await waitFor(
+        'the event to be published while the other transaction is open',
+        () => observer.bodies<EventEnvelope>().some((e) => e.orderId === placed.orderId),
+        { timeoutMs: 2_000 },
+      );
     } finally {
       await blocker.end();
     }

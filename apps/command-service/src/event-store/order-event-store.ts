@@ -5,6 +5,8 @@ import { upcastEvent } from './upcasters';
 
 /** Events one transaction may write; positions of a transaction are `txid * SLOTS + index`. */
 export const POSITION_SLOTS_PER_TRANSACTION = 10_000;
+/** `pg_stat_activity` gives 32-bit transaction ids; a snapshot's are 64-bit (epoch and id). */
+const XID_RANGE = 2 ** 32;
 
 export interface EventMetadata {
   correlationId: string;
@@ -68,7 +70,7 @@ const EVENT_COLUMNS = `position::text, event_id, order_id, version, type, schema
  *
  * Positions come from the writing transaction's id (`pg_current_xact_id()`), not a sequence,
  * so that position order is the order in which transactions can become visible: a reader that
- * only takes positions below the oldest running transaction (`pg_snapshot_xmin`) can never see
+ * only takes positions below the oldest running transaction of its database can never see
  * a smaller position appear later. A sequence hands out numbers before commit, and a plain
  * `WHERE position > last` then skips events whose transaction commits late.
  */
@@ -181,10 +183,19 @@ export class OrderEventStore {
 
   /**
    * Events after `after` in position order, only from transactions that can no longer be
-   * overtaken: every position below the oldest running transaction's id is final. `heldBack`:
-   * committed events lie beyond that horizon, behind an older transaction still open. That
-   * transaction may be none of ours (any transaction of the PostgreSQL server counts, in any
-   * database), so no commit signal may come when it ends.
+   * overtaken: every position below the oldest running transaction of this database is final.
+   * `heldBack`: committed events lie beyond that horizon, behind an older transaction still
+   * open. That transaction may be none of ours (any transaction of this database counts), so no
+   * commit signal may come when it ends.
+   *
+   * The horizon is the snapshot's oldest running transaction id (`pg_snapshot_xmin`) without
+   * the ones of other databases, which can never write an event here. Transaction ids are the
+   * server's, so a snapshot lists every database's open transactions: with `pg_snapshot_xmin`
+   * alone, a long transaction of any other database on the server (a batch job, a migration;
+   * FerretDB's, in the tests) held every event back until it ended. A running transaction is
+   * known to be another database's by its backend's `pg_stat_activity` row; one that ended, or
+   * has no row (a prepared transaction), still counts, so a mistake can only hold back, never
+   * skip.
    */
   async readFeed(
     after: bigint,
@@ -195,8 +206,19 @@ export class OrderEventStore {
     // planned as a scan of the whole table (25 ms a read at 100,000 events).
     const rows: ((EventRow | { [K in keyof EventRow]: null }) & { held_back: boolean })[] =
       await this.dataSource.query(
-        `WITH horizon AS MATERIALIZED (
-         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${POSITION_SLOTS_PER_TRANSACTION} AS position
+        `WITH snapshot AS MATERIALIZED (
+         SELECT pg_current_snapshot() AS s
+       ), other_databases AS MATERIALIZED (
+         SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+          WHERE backend_xid IS NOT NULL
+            AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
+       ), horizon AS MATERIALIZED (
+         SELECT coalesce(
+                  (SELECT min(running::text::bigint) FROM pg_snapshot_xip(s) AS running
+                    WHERE running::text::bigint % ${XID_RANGE} NOT IN (SELECT xid FROM other_databases)),
+                  pg_snapshot_xmax(s)::text::bigint
+                ) * ${POSITION_SLOTS_PER_TRANSACTION} AS position
+           FROM snapshot
        ), feed AS (
          SELECT ${EVENT_COLUMNS}, order_events.position AS sort_position FROM order_events
           WHERE order_events.position > $1 AND order_events.position < (SELECT position FROM horizon)
