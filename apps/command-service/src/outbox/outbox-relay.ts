@@ -37,8 +37,8 @@ const MAX_BACKOFF_MS = 10_000;
 const BATCHES_IN_FLIGHT = 2;
 /**
  * How soon the feed is read again when committed events wait behind an older open transaction
- * (which may be another database's: no commit signal comes when it ends). Doubles while they
- * stay held back.
+ * (which may be no command's, or roll back: no commit signal comes when it ends). Doubles while
+ * they stay held back.
  */
 const HELD_BACK_RETRY_MS = { first: 5, longest: 200 };
 
