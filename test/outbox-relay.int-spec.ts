@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ORDERS_EVENTS_EXCHANGE, routingKeyOf, type EventEnvelope } from '@orders/contracts';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
 import { writeOrderPlacedBacklog } from './support/event-backlog';
 import { metricSum } from './support/metrics';
-import { databaseUrl, dropDatabase } from './support/postgres';
+import { databaseUrl, dropDatabase, openTransactionWithId } from './support/postgres';
 import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
 import { uniqueName } from './support/test-names';
@@ -339,34 +338,25 @@ describe('outbox relay', () => {
     expect(published).toEqual(stored);
   });
 
-  /** Opens a transaction that has an id (one that holds the horizon) in `databaseName`. */
-  async function openTransaction(databaseName: string): Promise<Client> {
-    const blocker = new Client({ connectionString: databaseUrl(databaseName) });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT pg_current_xact_id()');
-    return blocker;
-  }
+  const orderPublished = (orderId: string) =>
+    observer.bodies<EventEnvelope>().some((e) => e.orderId === orderId);
 
   async function startRelayAndPublishOne(): Promise<ServiceProcess> {
     // The poll would take a minute: only a commit or the relay's own retry can publish in time.
     const service = await startService('command', { ...env(), RELAY_POLL_INTERVAL_MS: '60000' });
     services.push(service);
     const placed = await post(service, '/orders', { customerId: 'before', currency: 'EUR' });
-    await waitFor('the relay to publish', () =>
-      observer.bodies<EventEnvelope>().some((e) => e.orderId === placed.orderId),
-    );
+    await waitFor('the relay to publish', () => orderPublished(placed.orderId));
     return service;
   }
 
   it('publishes an event held back by an open transaction of its database as soon as it ends, with no commit to wake it', async () => {
     const service = await startRelayAndPublishOne();
-    const blocker = await openTransaction(database);
+    const blocker = await openTransactionWithId(database);
     try {
       const held = await post(service, '/orders', { customerId: 'held', currency: 'EUR' });
       await sleep(500);
-      const published = () =>
-        observer.bodies<EventEnvelope>().some((e) => e.orderId === held.orderId);
+      const published = () => orderPublished(held.orderId);
       expect(published()).toBe(false);
 
       await blocker.query('ROLLBACK');
@@ -378,12 +368,12 @@ describe('outbox relay', () => {
 
   it("is not held back by another database's open transaction", async () => {
     const service = await startRelayAndPublishOne();
-    const blocker = await openTransaction('postgres');
+    const blocker = await openTransactionWithId('postgres');
     try {
       const placed = await post(service, '/orders', { customerId: 'beside', currency: 'EUR' });
       await waitFor(
         'the event to be published while the other transaction is open',
-        () => observer.bodies<EventEnvelope>().some((e) => e.orderId === placed.orderId),
+        () => orderPublished(placed.orderId),
         { timeoutMs: 2_000 },
       );
     } finally {

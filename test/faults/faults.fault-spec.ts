@@ -4,10 +4,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ORDERS_EVENTS_EXCHANGE } from '@orders/contracts';
 import { connect } from 'amqplib';
-import { Client } from 'pg';
 import { OrdersSystem, QUERY_QUEUE } from '../support/orders-system';
 import { metricSum } from '../support/metrics';
-import { databaseUrl } from '../support/postgres';
+import { openTransactionWithId } from '../support/postgres';
 
 const ROOT = join(__dirname, '..', '..');
 // Each fault waits out its outage and then for the whole read side to converge.
@@ -87,11 +86,7 @@ describe('faults under load', () => {
   });
 
   it('holds publishing back, visibly, while a transaction stays open for 30 s', async () => {
-    const holder = new Client({ connectionString: databaseUrl(system.database) });
-    holder.on('error', () => undefined);
-    await holder.connect();
-    await holder.query('BEGIN');
-    await holder.query('SELECT pg_current_xact_id()');
+    const holder = await openTransactionWithId(system.database);
     await sleep(15_000);
     expect(await system.relayBacklog()).toBeGreaterThan(0);
     const metrics = await (await fetch(`${system.relay.url}/metrics`)).text();

@@ -19,3 +19,17 @@ export async function dropDatabase(name: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Opens a transaction in `name` and gives it an id, so that it holds the relay's visibility
+ * horizon until it ends. Errors of the connection (a terminated backend) are the caller's to see
+ * on its next query, not an unhandled 'error' event.
+ */
+export async function openTransactionWithId(name: string): Promise<Client> {
+  const client = new Client({ connectionString: databaseUrl(name) });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_current_xact_id()');
+  return client;
+}
