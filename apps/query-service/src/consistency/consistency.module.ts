@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ReadStoreModule } from '../read-store/read-store.module';
 import { OrderVersionNotifier } from './order-version.notifier';
-import { ReadYourWritesInterceptor } from './read-your-writes.interceptor';
+import { ReadYourWritesGuard } from './read-your-writes.guard';
 import { ReadYourWritesWaiter } from './read-your-writes.waiter';
 
 @Module({
   imports: [ReadStoreModule],
-  providers: [OrderVersionNotifier, ReadYourWritesWaiter, ReadYourWritesInterceptor],
-  exports: [OrderVersionNotifier, ReadYourWritesWaiter, ReadYourWritesInterceptor],
+  providers: [OrderVersionNotifier, ReadYourWritesWaiter, ReadYourWritesGuard],
+  exports: [OrderVersionNotifier, ReadYourWritesWaiter, ReadYourWritesGuard],
 })
 export class ConsistencyModule {}

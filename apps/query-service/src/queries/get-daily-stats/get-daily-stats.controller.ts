@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { currencySchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.guard';
 import { MS_PER_DAY, utcDayParam } from '../query-params';
 import type { DailyStatsRowResponse } from './daily-stats.response';
 import { GetDailyStatsQuery } from './get-daily-stats.query';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import {
   ReadYourWrites,
   type RequestValidation,
-} from '../../consistency/read-your-writes.interceptor';
+} from '../../consistency/read-your-writes.guard';
 import { GetOrderHistoryQuery } from './get-order-history.query';
 import type { OrderHistoryItemResponse } from './order-history.response';
 

@@ -8,7 +8,7 @@ import {
   CONSISTENCY_TOKEN_HEADER,
   ReadYourWrites,
   type RequestValidation,
-} from '../../consistency/read-your-writes.interceptor';
+} from '../../consistency/read-your-writes.guard';
 import { orderViewIdOf } from '../../projections/order-view.projection';
 import { instantParam, wholeNumberParam } from '../query-params';
 import { GetOrderQuery } from './get-order.query';
@@ -43,7 +43,7 @@ export class GetOrderController {
     const { orderId, atVersion, asOf } = parseGetOrderRequest({ params: { id }, query });
     const pointInTime =
       atVersion !== undefined ? { atVersion } : asOf !== undefined ? { asOf } : null;
-    // The interceptor waited for the token (and refused a bad one) before this runs.
+    // The ReadYourWrites guard waited for the token (and refused a bad one) before this runs.
     const token = tokenText === undefined ? null : decodeConsistencyToken(tokenText);
     const atLeastVersion =
       token !== null && orderViewIdOf(token.orderId) === orderViewIdOf(orderId) ? token.version : 0;

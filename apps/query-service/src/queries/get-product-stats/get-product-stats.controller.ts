@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { currencySchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.guard';
 import { wholeNumberParam } from '../query-params';
 import { GetProductStatsQuery } from './get-product-stats.query';
 import type { ProductStatsRowResponse } from './product-stats.response';

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { identifierSchema, orderStatusSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import { ReadYourWrites } from '../../consistency/read-your-writes.interceptor';
+import { ReadYourWrites } from '../../consistency/read-your-writes.guard';
 import { instantOrDayParam, wholeNumberParam } from '../query-params';
 import { ListOrdersQuery } from './list-orders.query';
 import { decodeOrderListCursor, filtersFingerprint } from './order-list.cursor';

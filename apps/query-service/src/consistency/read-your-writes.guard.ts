@@ -2,15 +2,13 @@ import {
   applyDecorators,
   Injectable,
   SetMetadata,
-  UseInterceptors,
-  type CallHandler,
+  UseGuards,
+  type CanActivate,
   type ExecutionContext,
-  type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { decodeConsistencyToken } from '@orders/contracts';
+import { decodeConsistencyToken, type ConsistencyToken } from '@orders/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Observable } from 'rxjs';
 import {
   ConsistencyTimeoutError,
   InvalidConsistencyTimeoutError,
@@ -37,49 +35,62 @@ const VALIDATE_BEFORE_WAITING = Symbol('validateBeforeWaiting');
  * a bad request is a 400 at once, never a 503 after waiting for a token it came with.
  */
 export const ReadYourWrites = (validate: RequestValidation) =>
-  applyDecorators(
-    SetMetadata(VALIDATE_BEFORE_WAITING, validate),
-    UseInterceptors(ReadYourWritesInterceptor),
-  );
+  applyDecorators(SetMetadata(VALIDATE_BEFORE_WAITING, validate), UseGuards(ReadYourWritesGuard));
 
+/**
+ * A guard rather than an interceptor, though it decides no access: it runs at the same point,
+ * after auth, but Nest awaits a guard as a plain promise (not at all when it returns `true`),
+ * while it puts every request of an intercepted route through RxJS and two async resources.
+ * As an interceptor this cost a fifth of the query service's CPU per `GET /orders/{id}`
+ * without a token (a probe, 2 × AMD EPYC: 0.22-0.23 ms against 0.18-0.19 ms).
+ */
 @Injectable()
-export class ReadYourWritesInterceptor implements NestInterceptor {
+export class ReadYourWritesGuard implements CanActivate {
   constructor(
     private readonly waiter: ReadYourWritesWaiter,
     private readonly reflector: Reflector,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest<{ Params: Record<string, unknown> }>>();
+    const tokenText = headerOf(request, CONSISTENCY_TOKEN_HEADER);
+    const timeoutText = headerOf(request, CONSISTENCY_TIMEOUT_HEADER);
+    // Nothing to wait for and nothing to refuse: the handler validates the request itself.
+    if (tokenText === undefined && timeoutText === undefined) return true;
     this.reflector.getAllAndOverride<RequestValidation | undefined>(VALIDATE_BEFORE_WAITING, [
       context.getHandler(),
       context.getClass(),
     ])?.(request);
-    const timeoutMs = parseConsistencyTimeout(headerOf(request, CONSISTENCY_TIMEOUT_HEADER));
-    const tokenText = headerOf(request, CONSISTENCY_TOKEN_HEADER);
-    if (tokenText !== undefined) {
-      const token = decodeConsistencyToken(tokenText);
-      if (token === null) throw new InvalidConsistencyTokenError();
-      // Stop polling for a client that has gone away. The response, not the request, tells:
-      // a request stream closes as soon as its (empty) body has been read.
-      const response = http.getResponse<FastifyReply>().raw;
-      const abandoned = new AbortController();
-      const onClose = () => abandoned.abort();
-      response.once('close', onClose);
-      try {
-        const reached = await this.waiter.waitForOrderVersion(
-          token.orderId,
-          token.version,
-          timeoutMs,
-          abandoned.signal,
-        );
-        if (!reached) throw new ConsistencyTimeoutError(timeoutMs);
-      } finally {
-        response.off('close', onClose);
-      }
+    const timeoutMs = parseConsistencyTimeout(timeoutText);
+    if (tokenText === undefined) return true;
+    const token = decodeConsistencyToken(tokenText);
+    if (token === null) throw new InvalidConsistencyTokenError();
+    return this.waitFor(token, timeoutMs, http.getResponse<FastifyReply>().raw);
+  }
+
+  private async waitFor(
+    token: ConsistencyToken,
+    timeoutMs: number,
+    response: FastifyReply['raw'],
+  ): Promise<boolean> {
+    // Stop polling for a client that has gone away. The response, not the request, tells: a
+    // request stream closes as soon as its (empty) body has been read.
+    const abandoned = new AbortController();
+    const onClose = () => abandoned.abort();
+    response.once('close', onClose);
+    try {
+      const reached = await this.waiter.waitForOrderVersion(
+        token.orderId,
+        token.version,
+        timeoutMs,
+        abandoned.signal,
+      );
+      if (!reached) throw new ConsistencyTimeoutError(timeoutMs);
+      return true;
+    } finally {
+      response.off('close', onClose);
     }
-    return next.handle();
   }
 }
 
