@@ -1,6 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { OrderNotFoundError } from '../../errors/query.errors';
 import { orderViewAt } from '../../projections/order-history.projection';
+import type { OrderViewDocument } from '../../projections/order-view.document';
 import { orderViewIdOf } from '../../projections/order-view.projection';
 import { LiveViews } from '../../read-store/live-views';
 import { ReadModelGenerations } from '../../read-store/read-model-generations';
@@ -10,6 +11,9 @@ import { toOrderViewResponse, type OrderViewResponse } from './order-view.respon
 
 @QueryHandler(GetOrderQuery)
 export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
+  /** A live view answers many reads: each is mapped once (views are replaced, never changed). */
+  private readonly liveResponses = new WeakMap<OrderViewDocument, OrderViewResponse>();
+
   constructor(
     private readonly generations: ReadModelGenerations,
     private readonly liveViews: LiveViews,
@@ -27,7 +31,12 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
       const live = this.liveViews.get(generation, id, atLeastVersion);
       if (live !== undefined) {
         this.metrics.countRead('live_views');
-        return toOrderViewResponse(live);
+        let response = this.liveResponses.get(live);
+        if (response === undefined) {
+          response = toOrderViewResponse(live);
+          this.liveResponses.set(live, response);
+        }
+        return response;
       }
       this.metrics.countRead('read_store');
     }
