@@ -159,6 +159,7 @@ describe('query service read models (§5) after a realistic mix of events', () =
       const answer = await get<ExpectedOrderView>(`/orders/${orderId}`);
       expect(answer.status).toBe(200);
       expect(answer.headers.get('etag')).toBe(`"${events.length}"`);
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(answer.body).toEqual(expectedOrderView(events));
     }
   });

@@ -39,7 +39,7 @@ export class GetOrderController {
     @Query() query: Record<string, unknown>,
     @Headers(CONSISTENCY_TOKEN_HEADER) tokenText: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<OrderViewResponse> {
+  ): Promise<string> {
     const { orderId, atVersion, asOf } = parseGetOrderRequest({ params: { id }, query });
     const pointInTime =
       atVersion !== undefined ? { atVersion } : asOf !== undefined ? { asOf } : null;
@@ -51,6 +51,19 @@ export class GetOrderController {
       new GetOrderQuery(orderId, pointInTime, atLeastVersion),
     );
     reply.header('ETag', `"${view.version}"`);
-    return view;
+    reply.header('Content-Type', 'application/json; charset=utf-8');
+    return jsonOf(view);
   }
+}
+
+/** A live view's response is answered many times (GetOrderHandler keeps it): serialized once. */
+const serialized = new WeakMap<OrderViewResponse, string>();
+
+function jsonOf(view: OrderViewResponse): string {
+  let json = serialized.get(view);
+  if (json === undefined) {
+    json = JSON.stringify(view);
+    serialized.set(view, json);
+  }
+  return json;
 }
