@@ -3,10 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { orderIdSchema } from '@orders/contracts';
 import { parseRequest } from '@orders/platform';
 import { z } from 'zod';
-import {
-  ReadYourWrites,
-  type RequestValidation,
-} from '../../consistency/read-your-writes.guard';
+import { ReadYourWrites, type RequestValidation } from '../../consistency/read-your-writes.guard';
 import { GetOrderHistoryQuery } from './get-order-history.query';
 import type { OrderHistoryItemResponse } from './order-history.response';
 
