@@ -5,7 +5,10 @@ import { ReadStore } from './read-store.service';
 
 export const READ_MODEL_STATE_COLLECTION = 'read_model_state';
 const ACTIVE_GENERATION_ID = 'active-generation';
-/** Readers may serve the previous generation this long after a switch (it is kept). */
+/**
+ * Readers read the pointer again once it is this old; until that read answers they serve the
+ * generation they know, which a switch keeps until the next rebuild begins.
+ */
 export const ACTIVE_GENERATION_CACHE_MS = 1000;
 
 /** The pointer every reader and writer consults. Written only by the consumer that switches. */
@@ -22,6 +25,8 @@ export const FIRST_GENERATION = 1;
 @Injectable()
 export class ReadModelGenerations implements OnModuleInit {
   private cached: { generation: number; readAt: number } | null = null;
+  /** The pointer read under way, shared by every reader that wants it meanwhile. */
+  private reading: Promise<number> | null = null;
 
   constructor(private readonly readStore: ReadStore) {}
 
@@ -34,11 +39,16 @@ export class ReadModelGenerations implements OnModuleInit {
     return this.readStore.db.collection<ActiveGenerationDocument>(READ_MODEL_STATE_COLLECTION);
   }
 
-  /** For queries: the active generation, cached briefly. */
+  /**
+   * For queries: the active generation as last read. A pointer older than a second is read
+   * again in the background, once however many readers want it, and readers never wait for that
+   * read: during a read-store outage this replica still answers from its live views, instead of
+   * every request waiting out server selection to fail.
+   */
   async forReading(): Promise<ReadModelCollections> {
-    const now = Date.now();
-    if (this.cached === null || now - this.cached.readAt > ACTIVE_GENERATION_CACHE_MS) {
-      return this.readStore.collectionsOf(await this.readActiveGeneration());
+    if (this.cached === null) return this.readStore.collectionsOf(await this.readOnce());
+    if (Date.now() - this.cached.readAt > ACTIVE_GENERATION_CACHE_MS) {
+      this.readOnce().catch(() => undefined);
     }
     return this.readStore.collectionsOf(this.cached.generation);
   }
@@ -60,6 +70,11 @@ export class ReadModelGenerations implements OnModuleInit {
       { upsert: true },
     );
     this.cached = { generation, readAt: Date.now() };
+  }
+
+  private readOnce(): Promise<number> {
+    this.reading ??= this.readActiveGeneration().finally(() => (this.reading = null));
+    return this.reading;
   }
 
   private async readActiveGeneration(): Promise<number> {
