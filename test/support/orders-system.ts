@@ -136,13 +136,14 @@ export class OrdersSystem {
         );
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
-    ).catch((error: unknown) => {
-      // What the query service said last, and what every service said about the order that
-      // is behind, tell why it did not catch up.
+    ).catch(async (error: unknown) => {
+      // What the query service said last, what every service said about the order that is
+      // behind, and where its events are, tell why it did not catch up.
       throw new Error(
         `${String(error)}\nquery service output:\n${this.query.output().slice(-4_000)}` +
           `\nevery service on ${behindExample} (${SERVICE_LOG_DIR}):\n` +
-          serviceLinesAbout(behindExample).slice(0, 8_000),
+          serviceLinesAbout(behindExample).slice(0, 8_000) +
+          `\n${await this.whereEventsAre(behindExample).catch(String)}`,
       );
     });
     // Every order's summary through the list API: one page walk over the whole read model.
@@ -198,6 +199,35 @@ export class OrdersSystem {
     };
     expect(deadLetters.items).toHaveLength(this.poisonSent);
     this.load.start();
+  }
+
+  /** An order's stored events against the relay's checkpoint, and its dead letters. */
+  private async whereEventsAre(orderId: string): Promise<string> {
+    const { rows } = await this.sql.query<{
+      version: number;
+      position: string;
+      published: boolean;
+    }>(
+      `SELECT version, position::text,
+              position <= coalesce((SELECT position FROM relay_checkpoints WHERE name = 'orders.events'), 0)
+                AS published
+         FROM order_events WHERE order_id = $1 ORDER BY version`,
+      [orderId],
+    );
+    const response = await fetch(`${this.query.url}/admin/dead-letters?limit=100`);
+    const { items } = (await response.json()) as {
+      items: {
+        orderId: string | null;
+        version: number | null;
+        reason: string;
+        deathCount: number;
+      }[];
+    };
+    return (
+      `stored events of ${orderId} (version position published):\n` +
+      rows.map((row) => `  v${row.version} ${row.position} ${row.published}`).join('\n') +
+      `\nits dead letters: ${JSON.stringify(items.filter((item) => item.orderId === orderId))}`
+    );
   }
 
   /** Every order's summary, walking the list API's pages. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { parseEventEnvelope, type EventEnvelope } from '@orders/contracts';
+import { ORDER_ID_HEADER, parseEventEnvelope, type EventEnvelope } from '@orders/contracts';
 import {
   backoffMs,
   deliveryCountOf,
@@ -232,6 +232,11 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
         }
       }
     }
+    // Each return counts toward the queue's delivery limit, like a requeue: say so, or an
+    // event dead-lettered after returns alone leaves no line about its order.
+    this.logger.warn(
+      `${describe(envelope)} goes back unapplied: its channel closed (delivery ${deliveryCountOf(message) + 1})`,
+    );
   }
 
   private currentWriteTarget(): Promise<ReadModelCollections> {
@@ -261,8 +266,11 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
 
   private logRefused(message: ConsumeMessage, reason: string): void {
     const messageId = String(message.properties.messageId ?? '(none)');
+    // The relay's header, so that a search of the logs for an order finds its refused events.
+    const orderId: unknown = message.properties.headers?.[ORDER_ID_HEADER];
+    const ofOrder = typeof orderId === 'string' ? ` of order ${orderId.slice(0, 100)}` : '';
     this.logger.error(
-      `dead-lettering message ${messageId} (${message.fields.routingKey}) to ${this.topology.deadLetterQueue}: ${reason.slice(0, 1000)}`,
+      `dead-lettering message ${messageId} (${message.fields.routingKey}${ofOrder}) to ${this.topology.deadLetterQueue}: ${reason.slice(0, 1000)}`,
     );
   }
 }

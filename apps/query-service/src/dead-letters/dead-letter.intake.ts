@@ -10,6 +10,7 @@ import {
 } from '../consumers/order-events.topology';
 import { deadLetterOf } from './dead-letter.message';
 import { DeadLetterStore } from './dead-letter.store';
+import type { DeadLetterDocument } from './dead-letter.document';
 
 const INTAKE_PREFETCH = 50;
 const RETRY_MS = { base: 200, max: 10_000 };
@@ -52,7 +53,7 @@ export class DeadLetterIntake extends ManagedQueueConsumer {
         const stored = await this.store.insert(doc);
         if (stored) {
           this.logger.warn(
-            `dead letter ${doc._id} stored: ${doc.eventType ?? 'message'} ${doc.messageId ?? ''} (${doc.reason}): ${doc.diagnosis}`,
+            `dead letter ${doc._id} stored: ${describeDeadLetter(doc)} (${doc.reason}): ${doc.diagnosis}`,
           );
         }
         delivery.ack();
@@ -67,4 +68,10 @@ export class DeadLetterIntake extends ManagedQueueConsumer {
     }
     // Stopping, or the channel is gone: the broker takes the unacked message back.
   }
+}
+
+/** Names the order and version, so that a search of the logs for an order finds its dead letters. */
+function describeDeadLetter(doc: DeadLetterDocument): string {
+  const event = `${doc.eventType ?? 'message'} ${doc.messageId ?? ''}`;
+  return doc.orderId === null ? event : `${event} (v${doc.version ?? '?'} of order ${doc.orderId})`;
 }
