@@ -6,6 +6,7 @@ import {
   type ConsumeMessage,
   type Options,
 } from 'amqplib';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -64,7 +65,7 @@ const RECONNECT_BACKOFF = { baseMs: 250, maxMs: 10_000 };
  */
 export class ReconnectingConsumer {
   private readonly logger: Logger;
-  private readonly stop = new AbortController();
+  private readonly stop = stopController();
   private readonly inFlight = new Set<Promise<void>>();
   private session: ConsumerSession | null = null;
   private running: Promise<void> = Promise.resolve();
@@ -262,6 +263,16 @@ export class ReconnectingConsumer {
   private async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/**
+ * Every delivery in hand may wait on the stop signal at once (a retry's or a requeue's sleep),
+ * a listener each: hundreds under prefetch. Node warns of a leak past ten.
+ */
+function stopController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** Exponential backoff with jitter, so many replicas or messages spread their retries. */
