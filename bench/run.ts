@@ -21,6 +21,7 @@ import {
 import { HttpClient } from './http-client';
 import { closedLoop, Latencies, sleep, spread, type Spread } from './stats';
 import { SystemUnderTest } from '../test/support/system-under-test';
+import { oneCommandAtATime } from './one-at-a-time';
 import { OrderLifecycleWorkload } from './workload';
 
 const ROOT = join(__dirname, '..', '..');
@@ -123,6 +124,9 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     });
     const fullRate = fullDone / ((performance.now() - started) / 1000);
     const fullCpu = cpuPerOperation('full', cpu(), fullDone);
+
+    log('one command at a time, over HTTP and over RabbitMQ request/reply');
+    const single = await oneCommandAtATime(commands, system.amqpUrl);
 
     log('query side catching up on the full load');
     const queryUrls: string[] = [];
@@ -244,6 +248,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       commandsPerSecond: fullRate,
       commandP50: full.latencies.percentile(50),
       commandP99: full.latencies.percentile(99),
+      ...single,
       commandFailures:
         warmup.failures +
         full.failures +
@@ -560,6 +565,10 @@ const figures: [string, string, string, string | null][] = [
   ['commandsPerSecond', 'commands/s, full load (command side alone)', '/s', 'pgInsertTps'],
   ['commandP50', 'command p50, full load', 'ms', null],
   ['commandP99', 'command p99, full load', 'ms', null],
+  ['singleHttpP50', 'one command at a time over HTTP, p50', 'ms', null],
+  ['singleHttpP99', 'one command at a time over HTTP, p99', 'ms', null],
+  ['singleAmqpP50', 'one command at a time over RabbitMQ request/reply, p50', 'ms', null],
+  ['singleAmqpP99', 'one command at a time over RabbitMQ request/reply, p99', 'ms', null],
   ['halfLoadCommandsPerSecond', 'commands/s, half load (query side on)', '/s', 'pgInsertTps'],
   ['halfLoadP50', 'command p50, half load', 'ms', null],
   ['halfLoadP99', 'command p99, half load', 'ms', null],

@@ -39,6 +39,9 @@ export class OrdersCommandsConsumer extends ManagedQueueConsumer {
       url: config.RABBITMQ_URL,
       queue: ORDERS_COMMANDS_QUEUE,
       prefetch: config.RABBITMQ_PREFETCH,
+      // Each reply is published on the consuming channel. With Nagle's algorithm on, 200
+      // `order.place` sent one at a time were answered in 42 ms at the median, against 5.5-6.4.
+      noDelay: true,
     });
   }
 
