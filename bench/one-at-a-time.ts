@@ -46,7 +46,14 @@ export async function oneCommandAtATime(commands: HttpClient, amqpUrl: string) {
     const amqp = new Latencies();
     for (let i = 0; i < COMMANDS; i++) {
       const started = performance.now();
-      const answered = new Promise<boolean>((resolve) => (replied = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const answered = new Promise<boolean>((resolve, reject) => {
+        replied = resolve;
+        timer = setTimeout(
+          () => reject(new Error('order.place over RabbitMQ: no reply in 10 s')),
+          10_000,
+        );
+      });
       channel.sendToQueue(
         'orders.commands',
         Buffer.from(JSON.stringify({ body: placeOrderBody() })),
@@ -57,7 +64,8 @@ export async function oneCommandAtATime(commands: HttpClient, amqpUrl: string) {
           contentType: 'application/json',
         },
       );
-      if (!(await answered)) throw new Error('order.place over RabbitMQ was refused');
+      const ok = await answered.finally(() => clearTimeout(timer));
+      if (!ok) throw new Error('order.place over RabbitMQ was refused');
       amqp.record(performance.now() - started);
       await sleep(PAUSE_MS);
     }
