@@ -9,6 +9,8 @@ import {
   OrderViewProjectionError,
   orderViewIdOf,
 } from '../apps/query-service/src/projections/order-view.projection';
+import { isReadStoreUnavailable } from '../apps/query-service/src/read-store/read-store-unavailable';
+import { ConnectionCuttingProxy, isInsertInto } from './support/connection-cutting-proxy';
 import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
 import { OrderEventStream } from './support/order-event.stream';
 
@@ -100,5 +102,57 @@ describe('read model group apply', () => {
         _id: { $in: good.map((e) => orderViewIdOf(e.orderId)) },
       }),
     ).toBe(20);
+  });
+
+  describe('when the read store drops the connection during an insert', () => {
+    let proxy: ConnectionCuttingProxy;
+    let proxied: MongoClient;
+    let viaProxy: ReadModelCollections;
+
+    beforeAll(async () => {
+      const { hostname, port } = new URL(store.url);
+      proxy = await ConnectionCuttingProxy.start({ host: hostname, port: Number(port) });
+      proxied = new MongoClient(
+        `mongodb://127.0.0.1:${proxy.port}/${store.name}?directConnection=true&maxPoolSize=10`,
+        { ignoreUndefined: true, serverSelectionTimeoutMS: 5_000 },
+      );
+      await proxied.connect();
+      viaProxy = readModelCollectionsOf(proxied.db(store.name), 1);
+    });
+
+    afterAll(async () => {
+      await proxied?.close();
+      await proxy?.close();
+    });
+
+    // The driver reports a dropped insertMany as a MongoBulkWriteError without write errors; read
+    // as "every document was a duplicate", it acked an OrderPlaced whose view was never written.
+    it.each([
+      ['view', () => viaProxy.orderViews.collectionName],
+      ['history entry', () => viaProxy.orderHistory.collectionName],
+    ])('fails as an outage, and applies nothing, when its %s insert is cut', async (_, name) => {
+      const placed = new OrderEventStream().placed();
+      const id = orderViewIdOf(placed.orderId);
+      proxy.cutWhen = (message) => isInsertInto(message, name());
+      const cutsBefore = proxy.cuts;
+      let failure: unknown;
+      try {
+        await new ReadModelWriter().applyRuns(viaProxy, [[placed]]);
+      } catch (error) {
+        failure = error;
+      } finally {
+        proxy.cutWhen = null;
+      }
+      expect(proxy.cuts).toBeGreaterThan(cutsBefore);
+      expect(failure).toBeDefined();
+      expect(isReadStoreUnavailable(failure)).toBe(true);
+      expect(await target.orderViews.findOne({ _id: id })).toBeNull();
+
+      // Delivered again, it is applied in full.
+      const [again] = await new ReadModelWriter().applyRuns(viaProxy, [[placed]]);
+      expect(again?.applied.map((e) => e.version)).toEqual([1]);
+      expect(await target.orderViews.findOne({ _id: id })).toMatchObject({ version: 1 });
+      expect(await target.orderHistory.countDocuments({ orderId: placed.orderId })).toBe(1);
+    });
   });
 });

@@ -180,11 +180,8 @@ export class ReadModelWriter {
           { ordered: false },
         );
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw error;
-        const errors = [error.writeErrors].flat();
-        if (errors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
-        for (const writeError of errors) {
-          const order = created[writeError.index];
+        for (const index of duplicatesOnly(error, created.length)) {
+          const order = created[index];
           if (order) fallback.add(order);
         }
       }
@@ -226,12 +223,9 @@ export class ReadModelWriter {
     try {
       await target.orderHistory.insertMany(entries, { ordered: false });
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const errors = [error.writeErrors].flat();
-      if (errors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
       // Written by an earlier attempt; it must be the very same event.
-      for (const writeError of errors) {
-        const entry = entries[writeError.index];
+      for (const index of duplicatesOnly(error, entries.length)) {
+        const entry = entries[index];
         if (!entry) throw error;
         const stored = await target.orderHistory.findOne(
           { _id: entry._id },
@@ -267,6 +261,25 @@ export class ReadModelWriter {
     );
     return matchedCount === 1;
   }
+}
+
+/**
+ * The indexes of the documents an unordered `insertMany` of `count` found stored already
+ * (duplicate `_id`), every other one having been inserted; any other failure is thrown again.
+ * The driver wraps every failure of the command itself (a dropped connection, a server that
+ * is stopping) in a MongoBulkWriteError too, with no write errors: taken for "duplicates
+ * only", it let an event be acked whose view was never written (seen when FerretDB stopped
+ * during a view insert). The failure it wraps is thrown, so that an outage is seen as one.
+ */
+function duplicatesOnly(error: unknown, count: number): number[] {
+  if (!(error instanceof MongoBulkWriteError)) throw error;
+  const writeErrors = [error.writeErrors].flat();
+  const onlyDuplicates =
+    writeErrors.length > 0 &&
+    writeErrors.every((writeError) => writeError.code === DUPLICATE_KEY) &&
+    error.insertedCount + writeErrors.length === count;
+  if (!onlyDuplicates) throw error.errorResponse instanceof Error ? error.errorResponse : error;
+  return writeErrors.map((writeError) => writeError.index);
 }
 
 /** Folds the next events of one order onto its view: pure, no I/O. */
