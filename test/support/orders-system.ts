@@ -214,8 +214,7 @@ export class OrdersSystem {
          FROM order_events WHERE order_id = $1 ORDER BY version`,
       [orderId],
     );
-    const response = await fetch(`${this.query.url}/admin/dead-letters?limit=100`);
-    const { items } = (await response.json()) as {
+    const { items } = (await this.getJson('/admin/dead-letters?limit=100')) as {
       items: {
         orderId: string | null;
         version: number | null;
