@@ -75,6 +75,22 @@ async function deadLettersNow(): Promise<DeadLetterDetailResponse[]> {
   return deadLetters;
 }
 
+/** The live projection's view writes so far, and the events they applied. */
+async function viewWrites(): Promise<{ writes: number; events: number }> {
+  const text = (await httpGet<string>(`${service.url}/metrics`)).body;
+  const value = (name: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((line) => line.startsWith(`${name} `))
+        ?.split(' ')[1] ?? 0,
+    );
+  return {
+    writes: value('orders_projection_events_per_write_count'),
+    events: value('orders_projection_events_per_write_sum'),
+  };
+}
+
 function deadLettersOf(orderId: string): DeadLetterDetailResponse[] {
   return deadLetters.filter((deadLetter) => deadLetter.body.includes(orderId));
 }
@@ -184,6 +200,43 @@ describe('query service: order events -> GET /orders/{id}', () => {
     // A duplicate that slipped past the version check would have failed the projection.
     await deadLettersNow();
     expect(deadLettersOf(order.orderId)).toEqual([]);
+  });
+
+  it('(b2) applies the events of an order that queue up behind its write together, with one view write', async () => {
+    const order = new OrderEventStream();
+    const events = [
+      order.placed({ items: [{ sku: 'MUG', quantity: 1, unitPrice: 800 }] }),
+      ...Array.from({ length: 29 }, () => order.itemAdded('MUG', 1, 800)),
+    ];
+    const before = await viewWrites();
+
+    // v1 is written at once, alone; the rest arrive during its write and wait for it.
+    await publisher.publish(...events);
+    const view = await waitForOrderVersion(order.orderId, 30);
+
+    expect(view).toMatchObject({ version: 30, itemCount: 30, total: 30 * 800 });
+    const after = await viewWrites();
+    expect(after.events - before.events).toBe(30);
+    // One write per event would be 30.
+    expect(after.writes - before.writes).toBeLessThanOrEqual(5);
+  });
+
+  it('(b3) dead-letters only the event the projection refuses, not the others that queued with it', async () => {
+    const order = new OrderEventStream();
+    const placed = order.placed({ items: [{ sku: 'MUG', quantity: 1, unitPrice: 800 }] });
+    const added = order.itemAdded('PLATE', 2, 250);
+    const placedAgain: EventEnvelope = { ...placed, eventId: randomUUID(), version: 3 };
+
+    await publisher.publish(placed, added, placedAgain);
+
+    await expect(waitForOrderVersion(order.orderId, 2)).resolves.toMatchObject({ total: 1300 });
+    const refused = await waitFor('the refused event in the dead-letter queue', async () => {
+      await deadLettersNow();
+      const ofOrder = deadLettersOf(order.orderId);
+      return ofOrder.length > 0 ? ofOrder : undefined;
+    });
+    expect(refused.map((deadLetter) => deadLetter.messageId)).toEqual([placedAgain.eventId]);
+    expect((await getOrder(order.orderId)).body.version).toBe(2);
   });
 
   it('(c) holds back an event that arrives before its predecessor, then applies both in order', async () => {

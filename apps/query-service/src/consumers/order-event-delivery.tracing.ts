@@ -4,7 +4,7 @@ import type { ConsumeMessage } from 'amqplib';
 /**
  * Runs the handling of one order-event delivery in a CONSUMER span, continuing the trace of
  * the relay's publish span from the message's `traceparent` header. The projection write is a
- * child span (ReadModelWriter.applyOrderEvent).
+ * child span, one per event, opened by the consumer.
  */
 export function traceOrderEventDelivery(
   message: ConsumeMessage,

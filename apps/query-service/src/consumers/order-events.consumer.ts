@@ -7,6 +7,7 @@ import {
   messageOf,
   type Delivery,
 } from '@orders/platform';
+import { inChildSpan } from '@orders/platform/tracing';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
@@ -16,7 +17,7 @@ import { ReadModelGenerations } from '../read-store/read-model-generations';
 import { LiveViews } from '../read-store/live-views';
 import { isReadStoreUnavailable } from '../read-store/read-store-unavailable';
 import type { ReadModelCollections } from '../read-store/read-model.collections';
-import { ReadModelWriter, type ApplyOutcome } from '../read-store/read-model.writer';
+import { ReadModelWriter, type OrderRunResult } from '../read-store/read-model.writer';
 import { isSwitchMarker, parseSwitchMarker } from '../rebuild/read-model-switch.message';
 import { ReadModelSwitcher } from '../rebuild/read-model.switcher';
 import {
@@ -25,12 +26,21 @@ import {
   type OrderEventsTopology,
 } from './order-events.topology';
 import { traceOrderEventDelivery } from './order-event-delivery.tracing';
-import { PerOrderSerializer } from './per-order.serializer';
+import { PerOrderRuns } from './per-order.runs';
 import { ProjectionLagMonitor } from './projection-lag.monitor';
 import { ProjectionMetrics } from './projection.metrics';
 
 const READ_STORE_BACKOFF = { baseMs: 100, maxMs: 5_000 };
 const GAP_REQUEUE_BACKOFF = { baseMs: 50, maxMs: 2_000 };
+
+/** A delivered event waiting for, or in, its order's run. */
+interface HeldEvent {
+  delivery: Delivery;
+  envelope: EventEnvelope;
+}
+
+/** How a held event was settled, the projection span's `orders.projection.outcome`. */
+type Settlement = 'applied' | 'duplicate' | 'gap' | 'dead_lettered' | 'requeued' | 'returned';
 
 /**
  * RabbitMQ intake of the order events: validate, apply to the read model exactly once in
@@ -42,7 +52,10 @@ const GAP_REQUEUE_BACKOFF = { baseMs: 50, maxMs: 2_000 };
 export class OrderEventsConsumer extends ManagedQueueConsumer {
   private readonly logger = new Logger(OrderEventsConsumer.name);
   private readonly topology: OrderEventsTopology;
-  private readonly serializer = new PerOrderSerializer();
+  /** One run per order at a time: the events of an order that queue meanwhile go together. */
+  private readonly runs = new PerOrderRuns<HeldEvent, Settlement>((events) =>
+    this.applyRun(events),
+  );
   /**
    * The generation live events are written to, read from the store (never from a cache) when
    * a consumer session starts and after a switch marker. Nothing else moves the pointer: only
@@ -112,10 +125,19 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
       delivery.deadLetter();
       return;
     }
-    await this.serializer.runInOrder(orderViewIdOf(envelope.orderId), () =>
-      traceOrderEventDelivery(message, this.topology.queue, () =>
-        this.applyDelivery(delivery, envelope),
-      ),
+    const attributes = {
+      'orders.order_id': envelope.orderId,
+      'orders.event_type': envelope.type,
+      'orders.event_version': envelope.version,
+    };
+    await traceOrderEventDelivery(message, this.topology.queue, () =>
+      inChildSpan(`project ${envelope.type}`, attributes, async (span) => {
+        const settlement = await this.runs.submit(orderViewIdOf(envelope.orderId), {
+          delivery,
+          envelope,
+        });
+        span.setAttribute('orders.projection.outcome', settlement);
+      }),
     );
   }
 
@@ -135,7 +157,7 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
         settlement = 'dead-letter';
         return;
       }
-      await this.serializer.drain();
+      await this.runs.drain();
       if (!delivery.channelOpen) return;
       const result = await this.switcher.completeSwitch(marker, delivery.stopping);
       this.logger.log(`switch marker for generation ${marker.generation}: ${result}`);
@@ -169,73 +191,115 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
     return parsed.envelope;
   }
 
-  private async applyDelivery(delivery: Delivery, envelope: EventEnvelope): Promise<void> {
-    const { message } = delivery;
-    for (let failures = 1; delivery.channelOpen; failures += 1) {
-      let outcome: ApplyOutcome;
+  /**
+   * Applies a run of one order's held events with one view write and settles each: ack what
+   * is applied (or was already), requeue with a delay what waits for an earlier version.
+   * While the read store is down it retries in place.
+   */
+  private async applyRun(held: HeldEvent[]): Promise<Settlement[]> {
+    const settled = new Map<HeldEvent, Settlement>();
+    for (let failures = 1; ; failures += 1) {
+      for (const event of held) {
+        if (!settled.has(event) && !event.delivery.channelOpen) this.returned(event, settled);
+      }
+      const open = held.filter((event) => !settled.has(event));
+      if (open.length === 0) break;
       let target: ReadModelCollections;
+      let result: OrderRunResult;
       try {
         target = await this.currentWriteTarget();
-        outcome = await this.writer.applyOrderEvent(target, envelope);
+        result = await this.writer.applyLiveRun(
+          target,
+          open.map((event) => event.envelope),
+        );
       } catch (error) {
         // It may have been written all the same: the store decides from now on.
-        this.liveViews.forget(orderViewIdOf(envelope.orderId));
-        if (error instanceof OrderViewProjectionError) {
-          this.metrics.countEvent('dead_lettered', envelope.type);
-          this.logRefused(message, error.message);
-          delivery.deadLetter();
-          return;
-        }
-        if (delivery.stopping.aborted) return;
+        this.liveViews.forget(orderViewIdOf(held[0]?.envelope.orderId ?? ''));
+        // Stopping: the broker takes back what is unsettled when the channel closes.
+        if (open[0]?.delivery.stopping.aborted) break;
         if (isReadStoreUnavailable(error)) {
-          // The read store is unreachable: keep the message unacked and retry here rather than
-          // spend its bounded redeliveries on an outage. On shutdown the broker takes it back.
+          // Keep the messages unacked and retry here rather than spend their bounded
+          // redeliveries on an outage.
           this.logger.warn(
-            `applying ${describe(envelope)} failed (attempt ${failures}): ${messageOf(error)}`,
+            `applying ${open.map((event) => describe(event.envelope)).join(', ')} failed (attempt ${failures}): ${messageOf(error)}`,
           );
           await sleep(backoffMs(failures, READ_STORE_BACKOFF), undefined, {
-            signal: delivery.stopping,
+            signal: open[0]?.delivery.stopping,
           }).catch(() => undefined);
           continue;
+        }
+        if (open.length > 1) {
+          // Which event is at fault? Each one alone, in version order, says.
+          for (const event of [...open].sort((a, b) => a.envelope.version - b.envelope.version)) {
+            const [settlement] = await this.applyRun([event]);
+            if (settlement) settled.set(event, settlement);
+          }
+          break;
+        }
+        const { delivery, envelope } = open[0] as HeldEvent;
+        if (error instanceof OrderViewProjectionError) {
+          this.metrics.countEvent('dead_lettered', envelope.type);
+          this.logRefused(delivery.message, error.message);
+          delivery.deadLetter();
+          settled.set(open[0] as HeldEvent, 'dead_lettered');
+          break;
         }
         // Anything else may fail again the same way: bounded by the delivery limit, like a gap.
         this.logger.error(`applying ${describe(envelope)} failed: ${messageOf(error)}`);
         this.requeueAfterDelay(delivery, describe(envelope));
-        return;
+        settled.set(open[0] as HeldEvent, 'requeued');
+        break;
       }
-      switch (outcome.kind) {
-        case 'applied': {
-          delivery.ack();
-          const occurredAt = Date.parse(envelope.occurredAt);
-          this.metrics.countApplied(envelope.type, occurredAt);
-          this.lag.recordApplied(occurredAt);
-          // A session that ended meanwhile no longer speaks for the store.
-          if (delivery.channelOpen) this.liveViews.record(target.generation, outcome.view);
-          this.notifier.notifyOrderVersion(outcome.orderId, outcome.version);
-          return;
-        }
-        case 'duplicate':
-          this.liveViews.forget(outcome.orderId);
-          delivery.ack();
-          this.metrics.countEvent('duplicate', envelope.type);
-          return;
-        case 'gap':
-          this.metrics.countEvent('gap', envelope.type);
-          this.requeueAfterDelay(
-            delivery,
-            `${describe(envelope)} waits for v${outcome.version + 1}`,
-          );
-          return;
-        default: {
-          const unhandled: never = outcome;
-          throw new Error(`unhandled outcome ${JSON.stringify(unhandled)}`);
-        }
+      this.settleRun(target, result, open, settled);
+      break;
+    }
+    return held.map((event) => settled.get(event) ?? 'returned');
+  }
+
+  private settleRun(
+    target: ReadModelCollections,
+    result: OrderRunResult,
+    events: HeldEvent[],
+    settled: Map<HeldEvent, Settlement>,
+  ): void {
+    const applied = new Set(result.applied);
+    const waiting = new Set(result.waiting);
+    if (applied.size > 0 && result.view !== null) {
+      this.metrics.countViewWrite(applied.size);
+      // A session that ended meanwhile no longer speaks for the store.
+      if (events.every((event) => event.delivery.channelOpen)) {
+        this.liveViews.record(target.generation, result.view);
+      } else this.liveViews.forget(result.orderId);
+      this.notifier.notifyOrderVersion(result.orderId, result.version);
+    } else this.liveViews.forget(result.orderId);
+    for (const event of events) {
+      const { delivery, envelope } = event;
+      if (applied.has(envelope)) {
+        delivery.ack();
+        const occurredAt = Date.parse(envelope.occurredAt);
+        this.metrics.countApplied(envelope.type, occurredAt);
+        this.lag.recordApplied(occurredAt);
+        settled.set(event, 'applied');
+      } else if (waiting.has(envelope)) {
+        this.metrics.countEvent('gap', envelope.type);
+        this.requeueAfterDelay(delivery, `${describe(envelope)} waits for v${result.version + 1}`);
+        settled.set(event, 'gap');
+      } else {
+        delivery.ack();
+        this.metrics.countEvent('duplicate', envelope.type);
+        settled.set(event, 'duplicate');
       }
     }
-    // Each return counts toward the queue's delivery limit, like a requeue: say so, or an
-    // event dead-lettered after returns alone leaves no line about its order.
+  }
+
+  /**
+   * Each return counts toward the queue's delivery limit, like a requeue: say so, or an event
+   * dead-lettered after returns alone leaves no line about its order.
+   */
+  private returned(event: HeldEvent, settled: Map<HeldEvent, Settlement>): void {
+    settled.set(event, 'returned');
     this.logger.warn(
-      `${describe(envelope)} goes back unapplied: its channel closed (delivery ${deliveryCountOf(message) + 1})`,
+      `${describe(event.envelope)} goes back unapplied: its channel closed (delivery ${deliveryCountOf(event.delivery.message) + 1})`,
     );
   }
 

@@ -9,17 +9,25 @@ const EVENTS_METRIC = 'orders_projection_events_total';
 const LAG_SECONDS_METRIC = 'orders_projection_lag_seconds';
 const LAG_EVENTS_METRIC = 'orders_projection_lag_events';
 const EVENT_AGE_METRIC = 'orders_projection_event_age_seconds';
+const EVENTS_PER_WRITE_METRIC = 'orders_projection_events_per_write';
 
 /** Projection throughput and lag (§8) on the default registry that `/metrics` serves. */
 @Injectable()
 export class ProjectionMetrics implements OnModuleDestroy {
   private readonly events: Counter<'outcome' | 'type'>;
   private readonly eventAge: Histogram;
+  private readonly eventsPerWrite: Histogram;
   private readonly owned: [string, Metric][];
 
   constructor(lag: ProjectionLagMonitor) {
     // This app's metrics replace any an earlier app left in this process (tests start several).
-    for (const name of [EVENTS_METRIC, LAG_SECONDS_METRIC, LAG_EVENTS_METRIC, EVENT_AGE_METRIC]) {
+    for (const name of [
+      EVENTS_METRIC,
+      LAG_SECONDS_METRIC,
+      LAG_EVENTS_METRIC,
+      EVENT_AGE_METRIC,
+      EVENTS_PER_WRITE_METRIC,
+    ]) {
       register.removeSingleMetric(name);
     }
     this.events = new Counter({
@@ -31,6 +39,11 @@ export class ProjectionMetrics implements OnModuleDestroy {
       name: EVENT_AGE_METRIC,
       help: 'Seconds from an event occurring (its occurredAt) to its being applied to the read models',
       buckets: EVENT_AGE_BUCKETS,
+    });
+    this.eventsPerWrite = new Histogram({
+      name: EVENTS_PER_WRITE_METRIC,
+      help: "Events of one order applied by one view write: above 1 when an order's events queue up behind its earlier write",
+      buckets: [1, 2, 4, 8, 16, 32, 64],
     });
     const lagSeconds = new Gauge({
       name: LAG_SECONDS_METRIC,
@@ -61,6 +74,7 @@ export class ProjectionMetrics implements OnModuleDestroy {
       [LAG_SECONDS_METRIC, lagSeconds],
       [LAG_EVENTS_METRIC, lagEvents],
       [EVENT_AGE_METRIC, this.eventAge],
+      [EVENTS_PER_WRITE_METRIC, this.eventsPerWrite],
     ];
   }
 
@@ -72,6 +86,11 @@ export class ProjectionMetrics implements OnModuleDestroy {
   countApplied(type: string, occurredAtMs: number): void {
     this.countEvent('applied', type);
     this.eventAge.observe(eventAgeSeconds(occurredAtMs));
+  }
+
+  /** One view write, and how many events of its order it applied. */
+  countViewWrite(events: number): void {
+    this.eventsPerWrite.observe(events);
   }
 
   onModuleDestroy(): void {

@@ -1,7 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import type { EventEnvelope } from '@orders/contracts';
 import { GroupWriter } from '@orders/platform';
-import { inChildSpan } from '@orders/platform/tracing';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { orderHistoryEntryOf } from '../projections/order-history.projection';
 import type { OrderViewDocument } from '../projections/order-view.document';
@@ -35,9 +34,9 @@ export interface OrderRunResult {
 
 const DUPLICATE_KEY = 11000;
 
-interface LiveEvent {
+interface LiveRun {
   target: ReadModelCollections;
-  envelope: EventEnvelope;
+  envelopes: EventEnvelope[];
 }
 
 /**
@@ -56,7 +55,7 @@ const BATCH_CONCURRENCY = 8;
 
 /** Writes in flight at once; events arriving meanwhile wait and share the next one. */
 const CONCURRENT_WRITES = 2;
-const MAX_EVENTS_PER_WRITE = 256;
+const MAX_RUNS_PER_WRITE = 256;
 
 /**
  * Applies events to one generation of the read models, exactly once and in version order.
@@ -79,41 +78,43 @@ export class ReadModelWriter {
   constructor(@Optional() private readonly liveViews?: LiveViews) {}
 
   /**
-   * Applies one delivered event, in a span of its own under the delivery's span. Events of
-   * other orders that arrive meanwhile share its writes (group apply, below); the caller
-   * applies one event per order at a time.
+   * Applies a run of one order's delivered events (what the consumer holds of it) with one
+   * view write. Runs of other orders that arrive meanwhile share its writes (group apply,
+   * below); the caller applies one run per order at a time.
    */
-  applyOrderEvent(target: ReadModelCollections, envelope: EventEnvelope): Promise<ApplyOutcome> {
-    const attributes = {
-      'orders.order_id': envelope.orderId,
-      'orders.event_type': envelope.type,
-      'orders.event_version': envelope.version,
-    };
-    return inChildSpan(`project ${envelope.type}`, attributes, async (span) => {
-      const outcome = await this.groupApply.write({ target, envelope });
-      span.setAttribute('orders.projection.outcome', outcome.kind);
-      return outcome;
-    });
+  applyLiveRun(target: ReadModelCollections, envelopes: EventEnvelope[]): Promise<OrderRunResult> {
+    return this.groupApply.write({ target, envelopes });
+  }
+
+  /** Applies one delivered event: a run of one. */
+  async applyOrderEvent(
+    target: ReadModelCollections,
+    envelope: EventEnvelope,
+  ): Promise<ApplyOutcome> {
+    return outcomeOf(await this.applyLiveRun(target, [envelope]));
   }
 
   /**
-   * Group apply, the read side's group commit: events of different orders that arrive while
+   * Group apply, the read side's group commit: runs of different orders that arrive while
    * earlier writes are in flight are applied together (applyRuns), so a busy consumer writes
-   * the history once per batch instead of once per event. A batch holds one event per order
-   * (callers apply one event per order at a time anyway) and one generation.
+   * the history once per batch instead of once per event. A batch holds one run per order
+   * and one generation.
    */
-  private readonly groupApply = new GroupWriter<LiveEvent, ApplyOutcome>({
-    writeTogether: async (events) => {
-      const target = (events[0] as LiveEvent).target;
-      const runs = events.map(({ envelope }) => [envelope]);
+  private readonly groupApply = new GroupWriter<LiveRun, OrderRunResult>({
+    writeTogether: async (runs) => {
+      const target = (runs[0] as LiveRun).target;
       const liveViews = this.liveViews;
       const hints = liveViews && { get: (id: string) => liveViews.get(target.generation, id) };
-      return (await this.applyRuns(target, runs, hints)).map(outcomeOf);
+      return this.applyRuns(
+        target,
+        runs.map((run) => run.envelopes),
+        hints,
+      );
     },
     concurrency: CONCURRENT_WRITES,
-    maxBatch: MAX_EVENTS_PER_WRITE,
-    groupOf: (event) => event.target,
-    keyOf: (event) => orderViewIdOf(event.envelope.orderId),
+    maxBatch: MAX_RUNS_PER_WRITE,
+    groupOf: (run) => run.target,
+    keyOf: (run) => orderViewIdOf(run.envelopes[0]?.orderId ?? ''),
     failsEveryItem: isReadStoreUnavailable,
   });
 
