@@ -262,11 +262,13 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       lagP99: half.lag.percentile(99),
       halfPublishedAgeMs: half.publishedAgeMs,
       halfAppliedAgeMs: half.appliedAgeMs,
+      halfEventsPerViewWrite: half.eventsPerViewWrite,
       lightLoadCommandsPerSecond: light.rate,
       lightLagP50: light.lag.percentile(50),
       lightLagP99: light.lag.percentile(99),
       lightPublishedAgeMs: light.publishedAgeMs,
       lightAppliedAgeMs: light.appliedAgeMs,
+      lightEventsPerViewWrite: light.eventsPerViewWrite,
       withinLagBoundPerSecond: withinLagBound,
       getOrderPerSecond: byIdRate,
       getOrderP99: byId.percentile(99),
@@ -344,28 +346,30 @@ async function pacedWithLag(
   const rateAchieved = done / ((performance.now() - started) / 1000);
   await Promise.all(lagReads);
   const agesAfter = await ages();
-  const meanMs = (stage: keyof EventAges) =>
-    ((agesAfter[stage].sum - agesBefore[stage].sum) /
-      (agesAfter[stage].count - agesBefore[stage].count)) *
-    1000;
+  const mean = (stage: keyof EventAges) =>
+    (agesAfter[stage].sum - agesBefore[stage].sum) /
+    (agesAfter[stage].count - agesBefore[stage].count);
   return {
     workload,
     lag,
     rate: rateAchieved,
     lagReadsNot200,
-    publishedAgeMs: meanMs('published'),
-    appliedAgeMs: meanMs('applied'),
+    publishedAgeMs: mean('published') * 1000,
+    appliedAgeMs: mean('applied') * 1000,
+    eventsPerViewWrite: mean('perViewWrite'),
   };
 }
 
 interface EventAges {
   published: { sum: number; count: number };
   applied: { sum: number; count: number };
+  perViewWrite: { sum: number; count: number };
 }
 
 /**
- * The services' event-age histograms (age at the broker's confirm, age when applied), summed
- * over every instance: a phase's mean is the difference of two samples.
+ * The services' event-age histograms (age at the broker's confirm, age when applied) and the
+ * events each view write applied, summed over every instance: a phase's mean is the
+ * difference of two samples.
  */
 async function eventAges(urls: string[]): Promise<EventAges> {
   const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
@@ -378,6 +382,10 @@ async function eventAges(urls: string[]): Promise<EventAges> {
     applied: {
       sum: total('orders_projection_event_age_seconds_sum'),
       count: total('orders_projection_event_age_seconds_count'),
+    },
+    perViewWrite: {
+      sum: total('orders_projection_events_per_write_sum'),
+      count: total('orders_projection_events_per_write_count'),
     },
   };
 }
@@ -576,11 +584,23 @@ const figures: [string, string, string, string | null][] = [
   ['lagP99', 'end-to-end lag p99, half load', 'ms', null],
   ['halfPublishedAgeMs', 'event age at the broker confirm, half load (mean)', 'ms', null],
   ['halfAppliedAgeMs', 'event age when applied to the read models, half load (mean)', 'ms', null],
+  [
+    'halfEventsPerViewWrite',
+    'events of an order applied per view write, half load (mean)',
+    '',
+    null,
+  ],
   ['lightLoadCommandsPerSecond', 'commands/s, light load (--light-rate)', '/s', null],
   ['lightLagP50', 'end-to-end lag p50, light load', 'ms', null],
   ['lightLagP99', 'end-to-end lag p99, light load', 'ms', null],
   ['lightPublishedAgeMs', 'event age at the broker confirm, light load (mean)', 'ms', null],
   ['lightAppliedAgeMs', 'event age when applied to the read models, light load (mean)', 'ms', null],
+  [
+    'lightEventsPerViewWrite',
+    'events of an order applied per view write, light load (mean)',
+    '',
+    null,
+  ],
   [
     'withinLagBoundPerSecond',
     `highest paced rate with lag p99 <= ${LAG_BOUND_MS} ms (rates doubling from --light-rate / 4)`,
