@@ -53,7 +53,7 @@ export interface ViewHints {
 /** Orders read or written side by side within one batch. */
 const BATCH_CONCURRENCY = 8;
 
-/** Writes in flight at once; events arriving meanwhile wait and share the next one. */
+/** Writes in flight at once; runs arriving meanwhile wait and share the next one. */
 const CONCURRENT_WRITES = 2;
 const MAX_RUNS_PER_WRITE = 256;
 
