@@ -12,6 +12,7 @@ import {
 import type { OrderViewResponse } from '../apps/query-service/src/queries/get-order/order-view.response';
 import type { DeadLetterDetailResponse } from '../apps/query-service/src/dead-letters/dead-letter.response';
 import { httpGet, type HttpAnswer } from './support/http-client';
+import { metricSum } from './support/metrics';
 import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
 import { OrderEventStream } from './support/order-event.stream';
 import { OrderEventsPublisher } from './support/order-events.publisher';
@@ -78,16 +79,9 @@ async function deadLettersNow(): Promise<DeadLetterDetailResponse[]> {
 /** The live projection's view writes so far, and the events they applied. */
 async function viewWrites(): Promise<{ writes: number; events: number }> {
   const text = (await httpGet<string>(`${service.url}/metrics`)).body;
-  const value = (name: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((line) => line.startsWith(`${name} `))
-        ?.split(' ')[1] ?? 0,
-    );
   return {
-    writes: value('orders_projection_events_per_write_count'),
-    events: value('orders_projection_events_per_write_sum'),
+    writes: metricSum(text, 'orders_projection_events_per_write_count'),
+    events: metricSum(text, 'orders_projection_events_per_write_sum'),
   };
 }
 
