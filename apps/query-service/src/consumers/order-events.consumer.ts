@@ -236,18 +236,19 @@ export class OrderEventsConsumer extends ManagedQueueConsumer {
           }
           break;
         }
-        const { delivery, envelope } = open[0] as HeldEvent;
+        const [only] = open as [HeldEvent];
+        const { delivery, envelope } = only;
         if (error instanceof OrderViewProjectionError) {
           this.metrics.countEvent('dead_lettered', envelope.type);
           this.logRefused(delivery.message, error.message);
           delivery.deadLetter();
-          settled.set(open[0] as HeldEvent, 'dead_lettered');
+          settled.set(only, 'dead_lettered');
           break;
         }
         // Anything else may fail again the same way: bounded by the delivery limit, like a gap.
         this.logger.error(`applying ${describe(envelope)} failed: ${messageOf(error)}`);
         this.requeueAfterDelay(delivery, describe(envelope));
-        settled.set(open[0] as HeldEvent, 'requeued');
+        settled.set(only, 'requeued');
         break;
       }
       this.settleRun(target, result, open, settled);
