@@ -9,6 +9,20 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/** Creates a test database with the settings its sessions start with (`ALTER DATABASE ... SET`). */
+export async function createDatabase(name: string, settings: Record<string, string> = {}) {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+    for (const [setting, value] of Object.entries(settings)) {
+      await client.query(`ALTER DATABASE "${name}" SET ${setting} = ${value}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drops a test database, closing whatever sessions a killed service left behind. */
 export async function dropDatabase(name: string): Promise<void> {
   const client = new Client({ connectionString: ADMIN_URL });
