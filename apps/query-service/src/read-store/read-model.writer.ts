@@ -145,7 +145,7 @@ export class ReadModelWriter {
    * `insertMany` before any view is written, new views in one `insertMany`, changed ones
    * version-checked one by one. Anything unexpected (a view written by someone else) falls
    * back to applyOrderRun for that order. `hints` (views written before) save the reads of
-   * the orders they hold.
+   * the orders they hold, and a new order's view is not read at all.
    */
   async applyRuns(
     target: ReadModelCollections,
@@ -163,7 +163,12 @@ export class ReadModelWriter {
           return { run, ...extended };
         }
       }
-      const current = await target.orderViews.findOne({ _id: orderId });
+      // A run holding an order's first event creates its view, so it is not read first: should
+      // the view exist (a redelivery), the insert's duplicate key sends the order to the
+      // fallback below.
+      const current = run.some((event) => event.version === 1)
+        ? null
+        : await target.orderViews.findOne({ _id: orderId });
       return { run, ...foldRun(orderId, current, run) };
     });
     const changed = folded.filter((order) => order.next !== order.current);
