@@ -16,6 +16,7 @@ import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model
 import type { EventEnvelope } from '@orders/contracts';
 import { openMonitoredReadStore, type MonitoredReadStore } from './support/monitored-read-store';
 import { OrderEventStream } from './support/order-event.stream';
+import { applyOneEvent } from './support/apply-one-event';
 
 /**
  * `GET /orders/{id}` and read-your-writes waits answer from the views this replica's consumer
@@ -56,7 +57,7 @@ describe('live views', () => {
 
   /** Applies the event as the consumer does; `here` records the view as this replica's own. */
   async function apply(envelope: EventEnvelope, { here }: { here: boolean }): Promise<void> {
-    const outcome = await writer.applyOrderEvent(target, envelope);
+    const outcome = await applyOneEvent(writer, target, envelope);
     if (outcome.kind !== 'applied') throw new Error(`expected applied, got ${outcome.kind}`);
     if (here) liveViews.record(target.generation, outcome.view);
   }
@@ -93,7 +94,7 @@ describe('live views', () => {
     const liveWriter = new ReadModelWriter(liveViews);
     const order = new OrderEventStream();
     for (const envelope of [order.placed(), order.confirmed(), order.paid('payment-lv')]) {
-      const outcome = await liveWriter.applyOrderEvent(target, envelope);
+      const outcome = await applyOneEvent(liveWriter, target, envelope);
       if (outcome.kind !== 'applied') throw new Error(`expected applied, got ${outcome.kind}`);
       liveViews.record(target.generation, outcome.view);
     }
@@ -112,7 +113,7 @@ describe('live views', () => {
     // Another writer moved the order on (here only possible around a session's end).
     await apply(order.confirmed(), { here: false });
 
-    const outcome = await liveWriter.applyOrderEvent(target, order.paid('payment-st'));
+    const outcome = await applyOneEvent(liveWriter, target, order.paid('payment-st'));
     expect(outcome).toMatchObject({ kind: 'applied', version: 3 });
     const stored = await target.orderViews.findOne({ _id: orderViewIdOf(order.orderId) });
     expect(stored).toMatchObject({ version: 3, status: 'paid' });

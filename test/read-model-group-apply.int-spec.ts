@@ -13,6 +13,7 @@ import { isReadStoreUnavailable } from '../apps/query-service/src/read-store/rea
 import { ConnectionCuttingProxy, isInsertInto } from './support/connection-cutting-proxy';
 import { createTestDatabase, type TestDatabase } from './support/mongo-test-database';
 import { OrderEventStream } from './support/order-event.stream';
+import { applyOneEvent } from './support/apply-one-event';
 
 /**
  * The live projection applies events of different orders that arrive together in shared
@@ -59,7 +60,7 @@ describe('read model group apply', () => {
     };
     client.on('commandStarted', count);
     try {
-      const outcomes = await Promise.all(placed.map((e) => writer.applyOrderEvent(target, e)));
+      const outcomes = await Promise.all(placed.map((e) => applyOneEvent(writer, target, e)));
       expect(outcomes.map((o) => o.kind)).toEqual(placed.map(() => 'applied'));
       expect(historyInserts.length).toBeLessThan(placed.length / 2);
       // A new order's view is inserted without being read first.
@@ -70,9 +71,9 @@ describe('read model group apply', () => {
       gap.itemAdded('B', 1, 1);
       const ahead = gap.itemAdded('C', 1, 1);
       const mixed = await Promise.all([
-        writer.applyOrderEvent(target, placed[0]!),
-        writer.applyOrderEvent(target, ahead),
-        writer.applyOrderEvent(target, next.itemAdded('D', 2, 3)),
+        applyOneEvent(writer, target, placed[0]!),
+        applyOneEvent(writer, target, ahead),
+        applyOneEvent(writer, target, next.itemAdded('D', 2, 3)),
       ]);
       expect(mixed.map((o) => [o.kind, o.version])).toEqual([
         ['duplicate', 1],
@@ -113,7 +114,7 @@ describe('read model group apply', () => {
     // Version 2 of an order the read model never saw placed: the projection refuses it.
     const bad = { ...orphan.itemAdded('X', 1, 1), version: 1 };
     const results = await Promise.allSettled(
-      [...good.slice(0, 10), bad, ...good.slice(10)].map((e) => writer.applyOrderEvent(target, e)),
+      [...good.slice(0, 10), bad, ...good.slice(10)].map((e) => applyOneEvent(writer, target, e)),
     );
     const rejected = results.filter((r) => r.status === 'rejected');
     expect(rejected).toHaveLength(1);

@@ -7,6 +7,7 @@ import type { ReadModelGenerations } from '../apps/query-service/src/read-store/
 import { ReadModelWriter } from '../apps/query-service/src/read-store/read-model.writer';
 import { openMonitoredReadStore, type MonitoredReadStore } from './support/monitored-read-store';
 import { OrderEventStream } from './support/order-event.stream';
+import { applyOneEvent } from './support/apply-one-event';
 
 /**
  * A read that waits for a consistency token sees a write applied by another replica's
@@ -46,7 +47,7 @@ describe('read-your-writes waiter', () => {
     const remote = new OrderEventStream();
     const waiting = waiter.waitForOrderVersion(remote.orderId, 1, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await new ReadModelWriter().applyOrderEvent(target, remote.placed());
+    await applyOneEvent(new ReadModelWriter(), target, remote.placed());
     expect(await waiting).toBe(true);
 
     const local = new OrderEventStream();

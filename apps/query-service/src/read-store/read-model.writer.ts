@@ -13,13 +13,6 @@ import { LiveViews } from './live-views';
 import type { ReadModelCollections } from './read-model.collections';
 import { isReadStoreUnavailable } from './read-store-unavailable';
 
-export type ApplyOutcome =
-  /** `view` is the view as this write left it in the store. */
-  | { kind: 'applied'; orderId: string; version: number; view: OrderViewDocument }
-  | { kind: 'duplicate'; orderId: string; version: number }
-  /** An earlier event of this order has not been applied yet; this one must wait. */
-  | { kind: 'gap'; orderId: string; version: number };
-
 /** What applying a run of one order's events did. */
 export interface OrderRunResult {
   orderId: string;
@@ -84,14 +77,6 @@ export class ReadModelWriter {
    */
   applyLiveRun(target: ReadModelCollections, envelopes: EventEnvelope[]): Promise<OrderRunResult> {
     return this.groupApply.write({ target, envelopes });
-  }
-
-  /** Applies one delivered event: a run of one. */
-  async applyOrderEvent(
-    target: ReadModelCollections,
-    envelope: EventEnvelope,
-  ): Promise<ApplyOutcome> {
-    return outcomeOf(await this.applyLiveRun(target, [envelope]));
   }
 
   /**
@@ -337,11 +322,4 @@ async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promi
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
   return results;
-}
-
-function outcomeOf({ orderId, version, view, applied, waiting }: OrderRunResult): ApplyOutcome {
-  if (applied.length > 0 && view !== null) return { kind: 'applied', orderId, version, view };
-  return waiting.length > 0
-    ? { kind: 'gap', orderId, version }
-    : { kind: 'duplicate', orderId, version };
 }
