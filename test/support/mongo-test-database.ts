@@ -16,7 +16,7 @@ export interface TestDatabase {
 /**
  * Connections per client. FerretDB 1.24's PostgreSQL backend deadlocks for good once as many
  * updates run at once as it has backend connections (50): each update holds one connection
- * for its query and waits for a second for its transaction (reproduced with a pool of 5 and
+ * for its query and waits for a second for its write (reproduced with a pool of 5 and
  * 100 concurrent updateOne calls). The driver runs one operation per connection, so capping
  * every client at 10 keeps a test run (at most four clients at once) below that.
  */
