@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { databaseUrl, dropDatabase } from '../test/support/postgres';
+import { createDatabase, databaseUrl, dropDatabase } from '../test/support/postgres';
 import { writeOrderPlacedBacklog } from '../test/support/event-backlog';
 import { metricSum } from '../test/support/metrics';
 import { purgeQueue, queueDepth } from '../test/support/rabbitmq';
@@ -59,10 +59,7 @@ function log(message: string) {
 
 async function measureCeilings(system: SystemUnderTest): Promise<Run> {
   const scratch = uniqueName('orders_ceiling');
-  const admin = new Client({ connectionString: databaseUrl('postgres') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${scratch}"`);
-  await admin.end();
+  await createDatabase(scratch);
   try {
     log('ceiling: PostgreSQL single-row inserts');
     const pgInsertTps = await postgresInsertTps(databaseUrl(scratch), concurrency, durationMs);
@@ -536,10 +533,7 @@ async function measureAppends(): Promise<Run> {
   try {
     log('appends: ours, in process');
     const ourRate = await ourAppendRate(ROOT, databaseUrl(ours), concurrency, durationMs);
-    const admin = new Client({ connectionString: databaseUrl('postgres') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${emmett}"`);
-    await admin.end();
+    await createDatabase(emmett);
     log('appends: Emmett');
     const emmettRate = await emmettAppendRate(databaseUrl(emmett), concurrency, durationMs);
     return { ourAppendPerSecond: ourRate, emmettAppendPerSecond: emmettRate };

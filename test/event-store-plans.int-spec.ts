@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createDataSource, runMigrations } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
+import { newOrderAppend } from './support/new-order-append';
 import { createDatabase, databaseUrl, dropDatabase } from './support/postgres';
 import { uniqueName } from './support/test-names';
 
@@ -43,19 +44,7 @@ describe('event store plans made on an empty table', () => {
   }
 
   it('appends with an index probe per row', async () => {
-    await store.appendToStreams(dataSource.manager, [
-      {
-        orderId: randomUUID(),
-        stream: { version: 0, lastPosition: null },
-        events: [
-          {
-            type: 'OrderPlaced',
-            data: { customerId: 'c-plans', currency: 'EUR', items: [], itemCount: 0, total: 0 },
-          },
-        ],
-        metadata: { correlationId: 'plans', causationId: 'plans' },
-      },
-    ]);
+    await store.appendToStreams(dataSource.manager, [newOrderAppend('plans')]);
     const plan = await planOf(
       'orders-append',
       `'{${randomUUID()}}', '{1}', '{OrderPlaced}', '{1}', ARRAY['{}'::jsonb], '{c}', '{c}',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { migrations } from '../apps/command-service/src/database/data-source';
 import { ensureServiceBuilt } from './support/build-service';
-import { databaseUrl, dropDatabase } from './support/postgres';
+import { createDatabase, databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost } from './support/rabbitmq';
 import { startService } from './support/service-process';
 import { uniqueName } from './support/test-names';
@@ -104,7 +104,7 @@ describe('one-shot migration (npm run migrate)', () => {
 
   it('a replica with MIGRATIONS_AT_START=false refuses a schema with pending migrations', async () => {
     const database = newDatabase();
-    await adminQuery(`CREATE DATABASE "${database}"`);
+    await createDatabase(database);
 
     const refused = startService('command', {
       DATABASE_URL: databaseUrl(database),

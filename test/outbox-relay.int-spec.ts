@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { ORDERS_EVENTS_EXCHANGE, routingKeyOf, type EventEnvelope } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
 import { writeOrderPlacedBacklog } from './support/event-backlog';
+import { newOrderAppend } from './support/new-order-append';
 import { metricSum } from './support/metrics';
 import { databaseUrl, dropDatabase, openTransactionWithId } from './support/postgres';
 import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
@@ -104,19 +104,7 @@ describe('outbox relay', () => {
       await sleep(delayMs);
       await dataSource
         .transaction(async (manager) => {
-          const [appended] = await store.appendToStreams(manager, [
-            {
-              orderId: randomUUID(),
-              stream: { version: 0, lastPosition: null },
-              events: [
-                {
-                  type: 'OrderPlaced',
-                  data: { customerId: 'held', currency: 'EUR', items: [], itemCount: 0, total: 0 },
-                },
-              ],
-              metadata: { correlationId: 'held', causationId: 'held' },
-            },
-          ]);
+          const [appended] = await store.appendToStreams(manager, [newOrderAppend('held')]);
           await sleep(700);
           const [max] = await dataSource.query<{ max: string }[]>(
             'SELECT max(position)::text AS max FROM order_events',
@@ -175,17 +163,7 @@ describe('outbox relay', () => {
     await dataSource.transaction((manager) =>
       store.appendToStreams(
         manager,
-        positions.map(() => ({
-          orderId: randomUUID(),
-          stream: { version: 0, lastPosition: null },
-          events: [
-            {
-              type: 'OrderPlaced' as const,
-              data: { customerId: 'digits', currency: 'EUR', items: [], itemCount: 0, total: 0 },
-            },
-          ],
-          metadata: { correlationId: 'digits', causationId: 'digits' },
-        })),
+        positions.map(() => newOrderAppend('digits')),
       ),
     );
     await dataSource.query(
