@@ -144,8 +144,8 @@ describe('group commit', () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
     const orderId = await orderMovedOnBehind(a, b, 'c-moved');
     const release = await holdAppends();
-    // Four transactions go out and wait on the lock; the rest queue up for the next one, with
-    // a's command on the moved order among them.
+    // The first transaction goes out and waits on the lock; the rest queue up for the next one,
+    // with a's command on the moved order among them.
     const places = Array.from({ length: 24 }, () =>
       send(a, '/orders', { customerId: 'c-batch', currency: 'EUR' }),
     );
