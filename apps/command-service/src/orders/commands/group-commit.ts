@@ -39,9 +39,9 @@ type Written = { result: CommandResult; last: EventEnvelope | undefined } | Stre
 
 /**
  * Group commit: commands decided while the transaction before them is still in flight are
- * written together (GroupWriter), in one transaction with one INSERT for all their events and one for
- * their idempotency answers, so the cost of a commit (round trips, WAL flush) is shared
- * instead of paid per command.
+ * written together (GroupWriter), in one transaction with one INSERT for all their events and
+ * one for their idempotency answers, so the cost of a commit (round trips, WAL flush) is
+ * shared instead of paid per command.
  *
  * A command whose order another replica had already moved on is refused alone, and the rest
  * of its batch is written. Any other conflict (a replica appending to the same order at the
