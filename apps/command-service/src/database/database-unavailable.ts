@@ -30,7 +30,9 @@ export function databaseUnavailableProblem(error: unknown): HttpProblem | undefi
     (typeof code === 'string' &&
       (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NETWORK.has(code))) ||
     (typeof message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect/.test(message));
+      /Connection terminated|timeout exceeded when trying to connect|is not queryable/.test(
+        message,
+      ));
   return unavailable ? unavailableProblem() : undefined;
 }
 

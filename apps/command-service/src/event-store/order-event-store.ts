@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { orderEventSchemas, type EventEnvelope, type OrderEvent } from '@orders/contracts';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, QueryRunnerAlreadyReleasedError, type EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { upcastEvent } from './upcasters';
@@ -257,6 +257,8 @@ export class OrderEventStore {
    * Runs `text` as a named statement on the connection `manager` works on (its transaction's,
    * or any of the pool's): PostgreSQL plans it once per connection instead of on every run.
    * TypeORM's query() cannot name a statement, so this goes to its pg client or pool.
+   * A runner whose connection the server closed has handed its client back, yet still gives it
+   * out: refuse it as TypeORM's own query() would, so the close is seen as the outage it is.
    */
   private async namedQuery<R extends QueryResultRow>(
     manager: EntityManager,
@@ -265,6 +267,7 @@ export class OrderEventStore {
     values: unknown[],
   ): Promise<R[]> {
     const runner = manager.queryRunner as PostgresQueryRunner | undefined;
+    if (runner?.isReleased) throw new QueryRunnerAlreadyReleasedError();
     const client: Pool | PoolClient = runner
       ? ((await runner.connect()) as PoolClient)
       : ((this.dataSource.driver as PostgresDriver).master as Pool);
