@@ -118,6 +118,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await lockClient.connect();
       if (!(await this.waitForLeadership(lockClient, () => failure))) return;
       await lockClient.query(`LISTEN ${COMMIT_CHANNEL}`);
+      // This session writes the checkpoint (RelayCheckpoint.writer), which need not wait for a
+      // WAL flush: a checkpoint lost in a crash only means publishing some events again.
+      await lockClient.query('SET synchronous_commit TO off');
       amqp = await connect(this.config.RABBITMQ_URL);
       amqp.on('error', (error: Error) => (failure = error));
       amqp.on('close', () => (failure ??= new Error('RabbitMQ connection closed')));
@@ -128,7 +131,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       });
       this.setLeader(true);
       this.logger.log('relay is the active publisher');
-      await this.publishUntilStopped(channel, () => failure);
+      await this.publishUntilStopped(channel, lockClient, () => failure);
     } finally {
       this.setLeader(false);
       await amqp?.close().catch(() => undefined);
@@ -153,9 +156,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Publishes batch after batch, with up to BATCHES_IN_FLIGHT handed to the broker before the
-   * oldest one's confirms are awaited, and moves the checkpoint batch by batch, in order, as the
-   * confirms come in. A batch is settled only once the broker confirmed it and every batch
-   * before it, so the checkpoint never passes an event that is not confirmed and routed;
+   * oldest one's confirms are awaited, and moves the checkpoint forward, in order, as the
+   * confirms come in (written behind the loop, on `session`: RelayCheckpoint.writer). A batch is
+   * settled only once the broker confirmed it and every batch before it, so the checkpoint
+   * never passes an event that is not confirmed and routed;
    * whatever went out after an unroutable event is published again from the checkpoint
    * (consumers skip what they have).
    *
@@ -166,6 +170,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async publishUntilStopped(
     channel: ConfirmChannel,
+    session: Client,
     failure: () => Error | undefined,
   ): Promise<void> {
     const returned = new Set<string>();
@@ -173,6 +178,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (message.properties.messageId) returned.add(message.properties.messageId);
     });
     let position = await this.checkpoint.load();
+    const checkpoint = this.checkpoint.writer(session, position);
     let unroutableBackoff = 500;
     const limit = this.config.RELAY_BATCH_SIZE;
     // Reads run ahead of the loop; a read nobody awaits any more must not reject unhandled.
@@ -192,7 +198,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       // On stop nothing more is read, but what is in flight is confirmed and checkpointed: a
       // successor would publish it again.
       while (!this.stopping || inFlight.length > 0) {
-        const failed = failure();
+        const failed = failure() ?? checkpoint.failure;
         if (failed) throw failed;
         if (!this.stopping && inFlight.length < BATCHES_IN_FLIGHT) {
           if (next === null) {
@@ -237,7 +243,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         const last = confirmed.at(-1);
         if (last) {
           position = BigInt(last.envelope.position);
-          await this.checkpoint.save(position);
+          checkpoint.advance(position);
           this.metrics.published.inc(confirmed.length);
           const now = Date.now();
           for (const { envelope } of confirmed) {
@@ -268,6 +274,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         next = readAfter(position);
         heldBackRetryMs = null;
       }
+      await checkpoint.settled();
     } catch (error) {
       for (const batch of inFlight) batch.spans.forEach((span) => endPublishSpan(span, error));
       throw error;
