@@ -1,11 +1,10 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource, runMigrations } from '../apps/command-service/src/database/data-source';
 import { databaseUnavailableProblem } from '../apps/command-service/src/database/database-unavailable';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
 import { newOrderAppend } from './support/new-order-append';
-import { createDatabase, databaseUrl, dropDatabase } from './support/postgres';
-import { uniqueName } from './support/test-names';
+import { createMigratedDatabase } from './support/migrated-database';
+import { databaseUrl, dropDatabase } from './support/postgres';
 import { waitFor } from './support/wait-for';
 
 /**
@@ -20,10 +19,7 @@ describe('event store when PostgreSQL closes the connection', () => {
   let admin: Client;
 
   beforeAll(async () => {
-    database = uniqueName('orders_outage');
-    await createDatabase(database);
-    dataSource = await createDataSource(databaseUrl(database)).initialize();
-    await runMigrations(dataSource);
+    ({ database, dataSource } = await createMigratedDatabase('orders_outage'));
     store = new OrderEventStore(dataSource);
     admin = new Client({ connectionString: databaseUrl(database) });
     await admin.connect();

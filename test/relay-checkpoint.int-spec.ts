@@ -1,9 +1,11 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource, runMigrations } from '../apps/command-service/src/database/data-source';
-import { RelayCheckpoint } from '../apps/command-service/src/outbox/relay-checkpoint';
-import { createDatabase, databaseUrl, dropDatabase } from './support/postgres';
-import { uniqueName } from './support/test-names';
+import {
+  CheckpointWriter,
+  RelayCheckpoint,
+} from '../apps/command-service/src/outbox/relay-checkpoint';
+import { createMigratedDatabase } from './support/migrated-database';
+import { databaseUrl, dropDatabase } from './support/postgres';
 
 /** The relay's checkpoint writes run behind its loop (CheckpointWriter); what they promise. */
 describe('relay checkpoint writer', () => {
@@ -13,10 +15,7 @@ describe('relay checkpoint writer', () => {
   let session: Client;
 
   beforeAll(async () => {
-    database = uniqueName('orders_checkpoint');
-    await createDatabase(database);
-    dataSource = await createDataSource(databaseUrl(database)).initialize();
-    await runMigrations(dataSource);
+    ({ database, dataSource } = await createMigratedDatabase('orders_checkpoint'));
     checkpoint = new RelayCheckpoint(dataSource);
   });
 
@@ -44,7 +43,7 @@ describe('relay checkpoint writer', () => {
   };
 
   it('ends at the last position advanced to, writing those that came meanwhile as one', async () => {
-    const writer = checkpoint.writer(session, await checkpoint.load());
+    const writer = new CheckpointWriter(session, await checkpoint.load());
     const updates = jest.spyOn(session, 'query');
 
     for (let position = 1n; position <= 200n; position++) writer.advance(position);
@@ -56,7 +55,7 @@ describe('relay checkpoint writer', () => {
   });
 
   it('never moves the checkpoint back', async () => {
-    const writer = checkpoint.writer(session, await checkpoint.load());
+    const writer = new CheckpointWriter(session, await checkpoint.load());
     // A later leader got further meanwhile.
     await dataSource.query('UPDATE relay_checkpoints SET position = 500');
 
@@ -67,7 +66,7 @@ describe('relay checkpoint writer', () => {
   });
 
   it('reports a failed write and writes nothing after it', async () => {
-    const writer = checkpoint.writer(session, await checkpoint.load());
+    const writer = new CheckpointWriter(session, await checkpoint.load());
     const [{ pid }] = (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
       .rows as [{ pid: number }];
     await dataSource.query('SELECT pg_terminate_backend($1)', [pid]);

@@ -25,7 +25,7 @@ import {
 import { OrderEventStore, type StoredEvent } from '../event-store/order-event-store';
 import { COMMIT_CHANNEL, CommitSignal } from './commit-signal';
 import { OutboxMetrics } from './outbox.metrics';
-import { RelayCheckpoint } from './relay-checkpoint';
+import { CheckpointWriter, RelayCheckpoint } from './relay-checkpoint';
 
 /** Advisory lock key: whoever holds it is the one active relay among all replicas. */
 const RELAY_LEADER_LOCK = 7_310_002;
@@ -118,7 +118,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await lockClient.connect();
       if (!(await this.waitForLeadership(lockClient, () => failure))) return;
       await lockClient.query(`LISTEN ${COMMIT_CHANNEL}`);
-      // This session writes the checkpoint (RelayCheckpoint.writer), which need not wait for a
+      // This session writes the checkpoint (CheckpointWriter), which need not wait for a
       // WAL flush: a checkpoint lost in a crash only means publishing some events again.
       await lockClient.query('SET synchronous_commit TO off');
       amqp = await connect(this.config.RABBITMQ_URL);
@@ -157,7 +157,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /**
    * Publishes batch after batch, with up to BATCHES_IN_FLIGHT handed to the broker before the
    * oldest one's confirms are awaited, and moves the checkpoint forward, in order, as the
-   * confirms come in (written behind the loop, on `session`: RelayCheckpoint.writer). A batch is
+   * confirms come in (written behind the loop, on `session`: CheckpointWriter). A batch is
    * settled only once the broker confirmed it and every batch before it, so the checkpoint
    * never passes an event that is not confirmed and routed;
    * whatever went out after an unroutable event is published again from the checkpoint
@@ -178,7 +178,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (message.properties.messageId) returned.add(message.properties.messageId);
     });
     let position = await this.checkpoint.load();
-    const checkpoint = this.checkpoint.writer(session, position);
+    const checkpoint = new CheckpointWriter(session, position);
     let unroutableBackoff = 500;
     const limit = this.config.RELAY_BATCH_SIZE;
     // Reads run ahead of the loop; a read nobody awaits any more must not reject unhandled.

@@ -18,23 +18,18 @@ export class RelayCheckpoint {
     );
     return BigInt(rows[0]?.position ?? '0');
   }
-
-  /**
-   * A writer of the checkpoint on `session`, the leader's own connection, which must have
-   * synchronous_commit off (OutboxRelay sets it): a checkpoint lost in a server crash only
-   * makes the relay publish a few hundred milliseconds of events again, which delivery at
-   * least once allows, and it can never get ahead of the events it counts, since those were
-   * committed (and flushed) before the relay could read them.
-   */
-  writer(session: Client, loaded: bigint): CheckpointWriter {
-    return new CheckpointWriter(session, loaded);
-  }
 }
 
 /**
  * Moves the checkpoint behind the relay instead of in its way: one UPDATE at a time, and the
  * positions confirmed while it runs are coalesced into the next one. Awaited in the relay's
  * loop, each batch paid a round trip and a WAL flush before the next one went out.
+ *
+ * It writes on `session`, the leader's own connection, which must have synchronous_commit off
+ * (OutboxRelay sets it): a checkpoint lost in a server crash only makes the relay publish a few
+ * hundred milliseconds of events again, which delivery at least once allows, and it can never
+ * get ahead of the events it counts, since those were committed (and flushed) before the relay
+ * could read them.
  */
 export class CheckpointWriter {
   private wanted: bigint;
@@ -69,7 +64,7 @@ export class CheckpointWriter {
 
   private async writeUntilCurrent(): Promise<void> {
     try {
-      while (this.saved < this.wanted && !this.error) {
+      while (this.saved < this.wanted) {
         const position = this.wanted;
         // Only ever moves forward, so a relay that lost its leadership cannot move it back.
         await this.session.query(
