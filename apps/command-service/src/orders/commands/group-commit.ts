@@ -30,7 +30,7 @@ export class ClaimedConcurrently extends Error {}
  * was the fastest: at 16 clients a probe had ~2,040 commands/s with one, ~1,710 with two and
  * ~1,350–1,800 with four, and PostgreSQL spent less CPU per command the fewer there were (the
  * larger batches share each statement's cost). The price: at light load a command that comes
- * while another is being written waits for it (README, "One transaction in flight").
+ * while another is being written waits for it (bench/README.md, "One transaction in flight").
  */
 const CONCURRENT_TRANSACTIONS = 1;
 const MAX_COMMANDS_PER_TRANSACTION = 256;
