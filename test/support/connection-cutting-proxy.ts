@@ -1,12 +1,16 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of the MongoDB-compatible server that drops a client's connection, without
- * forwarding it, on any message `cutWhen` picks: a read store that goes away in the middle of
- * one write, every time until `cutWhen` is cleared (the driver may retry a write once).
+ * A TCP proxy in front of a server (the MongoDB-compatible one, RabbitMQ) that drops a client's
+ * connection, without forwarding it, on any message `cutWhen` picks: a read store that goes
+ * away in the middle of one write, every time until `cutWhen` is cleared (the driver may retry
+ * a write once). While `holding`, what clients send is not forwarded, and a connection that held
+ * anything back forwards nothing more: a consumer whose acks never reach the broker, until its
+ * connection ends.
  */
 export class ConnectionCuttingProxy {
   cutWhen: ((message: Buffer) => boolean) | null = null;
+  holding = false;
   /** How many connections it dropped. */
   cuts = 0;
   private readonly sockets = new Set<Socket>();
@@ -36,7 +40,10 @@ export class ConnectionCuttingProxy {
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => undefined);
     }
+    let held = false;
     client.on('data', (chunk: Buffer) => {
+      held ||= this.holding;
+      if (held) return;
       if (this.cutWhen?.(chunk)) {
         this.cuts += 1;
         client.destroy();

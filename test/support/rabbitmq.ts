@@ -46,6 +46,26 @@ export async function queueDepth(vhost: string, queue: string): Promise<number> 
   return info.messages ?? 0;
 }
 
+/**
+ * A queue's messages waiting for a consumer and those delivered but not yet acknowledged, as
+ * the management API last sampled them (every few seconds).
+ */
+export async function queueCounts(
+  vhost: string,
+  queue: string,
+): Promise<{ ready: number; unacknowledged: number }> {
+  const response = await management(
+    'GET',
+    `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`,
+  );
+  if (response.status === 404) return { ready: 0, unacknowledged: 0 };
+  const info = (await response.json()) as {
+    messages_ready?: number;
+    messages_unacknowledged?: number;
+  };
+  return { ready: info.messages_ready ?? 0, unacknowledged: info.messages_unacknowledged ?? 0 };
+}
+
 export async function purgeQueue(vhost: string, queue: string): Promise<void> {
   await management(
     'DELETE',
