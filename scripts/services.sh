@@ -30,7 +30,8 @@ FERRET_SRC="$FERRET_HOME/src"
 FERRET_BIN="$FERRET_HOME/bin/ferretdb"
 # FerretDB's PostgreSQL backend finds documents by _id through an index (reads too, with our
 # patch); its SQLite backend scans the whole collection for every update (measured: 114 -> 20
-# updates/s from 400 to 4,000 documents).
+# updates/s from 400 to 4,000 documents), and with `_id` pushed down there too (a probe patch),
+# 8 concurrent version-checked replaces ran at 91/s and then failed with SQLITE_BUSY.
 # Without TLS: FerretDB's driver asks for it when the server offers it, and on loopback it only
 # costs CPU (measured: PostgreSQL's backends spent 0.45-0.52 ms per version-checked replaceOne
 # without it, 0.57-0.63 ms with it; FerretDB itself the same either way).
