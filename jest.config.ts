@@ -45,9 +45,10 @@ const config: Config = {
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
     },
     { ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/*.fault-spec.ts'] },
-    // The rebuild while serving runs on its own (npm run test:rebuild): alone it passes in about
-    // a minute, but inside a full run on this 2-core machine it once took over 6 minutes and
-    // timed out (FerretDB under the whole suite's load), and before that FerretDB stalled in it.
+    // The rebuild while serving runs in a Jest run of its own (npm test starts one after the
+    // rest; npm run test:rebuild runs only it): inside the full run on this 2-core machine it
+    // once took over 6 minutes and timed out (FerretDB under the whole suite's load), while
+    // alone it passes in under a minute.
     ...(process.env.ORDERS_REBUILD_TEST
       ? [
           {
