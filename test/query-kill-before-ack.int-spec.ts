@@ -67,7 +67,7 @@ async function waitUntilReady(query: ServiceProcess): Promise<void> {
   });
 }
 
-/** Orders through their whole lifecycle, one cancelled after confirming: 5 events each. */
+/** Orders through their lifecycle: every fifth cancelled once confirmed, the rest shipped. */
 function lifecycles(count: number): EventEnvelope[] {
   return Array.from({ length: count }, (_, i) => {
     const order = new OrderEventStream();
