@@ -36,33 +36,31 @@ export async function deleteVhost(name: string): Promise<void> {
   await management('DELETE', `/vhosts/${encodeURIComponent(name)}`);
 }
 
-export async function queueDepth(vhost: string, queue: string): Promise<number> {
+interface QueueInfo {
+  messages?: number;
+  messages_ready?: number;
+  messages_unacknowledged?: number;
+}
+
+/** A queue's counts as the management API last sampled them (every few seconds). */
+async function queueInfo(vhost: string, queue: string): Promise<QueueInfo> {
   const response = await management(
     'GET',
     `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`,
   );
-  if (response.status === 404) return 0;
-  const info = (await response.json()) as { messages?: number };
-  return info.messages ?? 0;
+  return response.status === 404 ? {} : ((await response.json()) as QueueInfo);
 }
 
-/**
- * A queue's messages waiting for a consumer and those delivered but not yet acknowledged, as
- * the management API last sampled them (every few seconds).
- */
+export async function queueDepth(vhost: string, queue: string): Promise<number> {
+  return (await queueInfo(vhost, queue)).messages ?? 0;
+}
+
+/** A queue's messages waiting for a consumer and those delivered but not yet acknowledged. */
 export async function queueCounts(
   vhost: string,
   queue: string,
 ): Promise<{ ready: number; unacknowledged: number }> {
-  const response = await management(
-    'GET',
-    `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`,
-  );
-  if (response.status === 404) return { ready: 0, unacknowledged: 0 };
-  const info = (await response.json()) as {
-    messages_ready?: number;
-    messages_unacknowledged?: number;
-  };
+  const info = await queueInfo(vhost, queue);
   return { ready: info.messages_ready ?? 0, unacknowledged: info.messages_unacknowledged ?? 0 };
 }
 
