@@ -1,6 +1,7 @@
 import { ORDERS_EVENTS_EXCHANGE, routingKeyOf, type EventEnvelope } from '@orders/contracts';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../apps/command-service/src/database/data-source';
+import { ConnectionCuttingProxy } from './support/connection-cutting-proxy';
 import { OrderEventStore } from '../apps/command-service/src/event-store/order-event-store';
 import { writeOrderPlacedBacklog } from './support/event-backlog';
 import { newOrderAppend } from './support/new-order-append';
@@ -283,6 +284,66 @@ describe('outbox relay', () => {
       seen.add(envelope.position);
     }
     expect(firstSeen).toEqual(stored);
+  });
+
+  it('moves its checkpoint only past what the broker confirmed: confirms withheld, a kill, and its successor publishes those events again', async () => {
+    const proxy = await ConnectionCuttingProxy.start({ host: '127.0.0.1', port: 5672 });
+    try {
+      const writerService = await startService('command', { ...env(), RELAY_ENABLED: 'false' });
+      services.push(writerService);
+      dataSource = createDataSource(databaseUrl(database), 2);
+      await dataSource.initialize();
+      const relay = await startService('command', {
+        ...env(),
+        RABBITMQ_URL: amqpUrl.replace(':5672/', `:${proxy.port}/`),
+      });
+      services.push(relay);
+      const checkpoint = async () =>
+        (
+          await dataSource.query<{ position: string }[]>(
+            'SELECT position::text FROM relay_checkpoints',
+          )
+        )[0]?.position;
+      await writer(() => writerService, 1);
+      const [confirmed] = await storedPositions();
+      await waitFor('the first event to be published and checkpointed', async () =>
+        (await checkpoint()) === confirmed ? true : undefined,
+      );
+
+      // The broker still takes and routes what the relay publishes; its confirms stop there, so
+      // the relay gets a batch or two out (the next goes while the broker confirms the last).
+      proxy.holdingReplies = true;
+      await writer(() => writerService, 20);
+      const stored = await storedPositions();
+      const timesSeen = () => {
+        const counts = new Map<string, number>();
+        for (const { position } of observer.bodies<EventEnvelope>()) {
+          counts.set(position, (counts.get(position) ?? 0) + 1);
+        }
+        return counts;
+      };
+      await waitFor('the relay to publish while its confirms are withheld', () =>
+        timesSeen().size > 1 ? true : undefined,
+      );
+      // A relay that moved on without its confirms would have written the checkpoint by now.
+      await sleep(1_000);
+      expect(await checkpoint()).toBe(confirmed);
+      const unconfirmed = [...timesSeen().keys()].filter((position) => position !== confirmed);
+
+      await relay.stop('SIGKILL');
+      services.push(await startService('command', env()));
+      await waitUntilObserved(stored);
+      await waitFor('the checkpoint to pass every event', async () =>
+        (await checkpoint()) === stored.at(-1) ? true : undefined,
+      );
+      // What went out unconfirmed went out again; nothing else did.
+      const seen = timesSeen();
+      expect(stored.map((position) => seen.get(position))).toEqual(
+        stored.map((position) => (unconfirmed.includes(position) ? 2 : 1)),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('confirms and checkpoints what it published before it stops: its successor publishes nothing twice', async () => {

@@ -88,7 +88,7 @@ it('applies nothing twice when killed after its writes and before its acks reach
   await waitUntilReady(service);
   publisher = await OrderEventsPublisher.open(amqpUrl);
 
-  proxy.holding = true;
+  proxy.holdingSent = true;
   const events = lifecycles(20);
   await publisher.publish(...events);
   const byOrder = eventsByOrder(events);
@@ -122,7 +122,7 @@ it('applies nothing twice when killed after its writes and before its acks reach
     async () => (await queueCounts(vhost, QUEUE)).ready === events.length,
     { timeoutMs: 20_000, intervalMs: 250 },
   );
-  proxy.holding = false;
+  proxy.holdingSent = false;
 
   service = await startQueryService();
   // Counted as each delivery is handled, before its ack: every event came again, and each was

@@ -4,13 +4,15 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
  * A TCP proxy in front of a server (the MongoDB-compatible one, RabbitMQ) that drops a client's
  * connection, without forwarding it, on any message `cutWhen` picks: a read store that goes
  * away in the middle of one write, every time until `cutWhen` is cleared (the driver may retry
- * a write once). While `holding`, what clients send is not forwarded, and a connection that held
- * anything back forwards nothing more: a consumer whose acks never reach the broker, until its
- * connection ends.
+ * a write once). While `holdingSent` (`holdingReplies`), what clients send (what the server
+ * answers) is not forwarded, and a connection that held anything back in that direction forwards
+ * nothing more that way until it ends: a consumer whose acks never reach the broker, a publisher
+ * whose confirms never arrive.
  */
 export class ConnectionCuttingProxy {
   cutWhen: ((message: Buffer) => boolean) | null = null;
-  holding = false;
+  holdingSent = false;
+  holdingReplies = false;
   /** How many connections it dropped. */
   cuts = 0;
   private readonly sockets = new Set<Socket>();
@@ -40,10 +42,11 @@ export class ConnectionCuttingProxy {
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => undefined);
     }
-    let held = false;
+    let sentHeld = false;
+    let repliesHeld = false;
     client.on('data', (chunk: Buffer) => {
-      held ||= this.holding;
-      if (held) return;
+      sentHeld ||= this.holdingSent;
+      if (sentHeld) return;
       if (this.cutWhen?.(chunk)) {
         this.cuts += 1;
         client.destroy();
@@ -52,7 +55,10 @@ export class ConnectionCuttingProxy {
       }
       server.write(chunk);
     });
-    server.pipe(client);
+    server.on('data', (chunk: Buffer) => {
+      repliesHeld ||= this.holdingReplies;
+      if (!repliesHeld) client.write(chunk);
+    });
     client.on('close', () => server.destroy());
     server.on('close', () => client.destroy());
   }
