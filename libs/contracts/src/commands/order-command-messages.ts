@@ -22,7 +22,9 @@ export function isOrderCommandPattern(value: unknown): value is OrderCommandPatt
  * `orderId` names the order for every command but `order.place`, whose optional order id
  * is `body.orderId` as in REST. `idempotencyKey` and `expectedVersion` are the
  * `Idempotency-Key` and `If-Match` of REST; a key is shared with REST, so the same key and
- * request over either way in gets the first answer again.
+ * request over either way in gets the first answer again. Without a key, the AMQP message-id
+ * keys the command (`amqp-message-id:<id>`), so a redelivered message is answered, not run
+ * again.
  */
 export const orderCommandMessage = z.strictObject({
   orderId: orderIdSchema.optional(),

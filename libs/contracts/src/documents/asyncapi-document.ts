@@ -130,7 +130,7 @@ export function buildAsyncApiDocument() {
       ...eventChannels,
       ordersCommands: {
         address: ORDERS_COMMANDS_QUEUE,
-        description: `Quorum queue of request/reply commands; unanswerable messages dead-letter to ${ORDERS_COMMANDS_DEAD_LETTER_QUEUE}.`,
+        description: `Quorum queue of request/reply commands. A message without idempotencyKey is keyed by its message-id, so a redelivery answers its first answer instead of running again. Unanswerable messages dead-letter to ${ORDERS_COMMANDS_DEAD_LETTER_QUEUE}.`,
         messages: Object.fromEntries(
           Object.keys(commandMessages).map((name) => [
             name,

@@ -99,6 +99,28 @@ describe('OrderCommandMessageRouter', () => {
     });
   });
 
+  it('keys a message without an idempotency key by its message id, so a redelivery runs once', async () => {
+    const { router, executed } = succeeding();
+    const line = { sku: 'A', quantity: 2, unitPrice: 5 };
+    await router.execute(message(commandPatterns.addItem, { orderId, body: line }));
+    await router.execute(
+      message(commandPatterns.addItem, { orderId, idempotencyKey: 'k-2', body: line }),
+    );
+    await router.execute(
+      message(commandPatterns.addItem, { orderId, body: line }, { messageId: undefined }),
+    );
+    await router.execute(
+      message(commandPatterns.addItem, { orderId, body: line }, { messageId: 'x'.repeat(120) }),
+    );
+    const fingerprint = requestFingerprint(commandPatterns.addItem, orderId, line);
+    expect(executed.map((command) => (command as AddItemCommand).context.idempotency)).toEqual([
+      { key: 'amqp-message-id:message-1', fingerprint },
+      { key: 'k-2', fingerprint },
+      undefined,
+      undefined,
+    ]);
+  });
+
   it.each([
     ['an unknown pattern', message('order.teleport', { orderId }), [400, 'UNKNOWN_COMMAND']],
     ['no pattern', message(undefined, { orderId }), [400, 'UNKNOWN_COMMAND']],

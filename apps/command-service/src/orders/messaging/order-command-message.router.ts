@@ -26,6 +26,7 @@ import { PayOrderCommand } from '../commands/pay-order/pay-order.command';
 import { PlaceOrderCommand } from '../commands/place-order/place-order.command';
 import { RemoveItemCommand } from '../commands/remove-item/remove-item.command';
 import { ShipOrderCommand } from '../commands/ship-order/ship-order.command';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../idempotency/idempotency-store';
 import { commandProblem } from '../order-problems';
 
 /** A command message as it came off the queue: nothing in it is trusted yet. */
@@ -77,7 +78,7 @@ export class OrderCommandMessageRouter {
         correlationId: message.correlationId,
         traceparent: incoming.traceparent,
         expectedVersion: message.expectedVersion,
-        idempotencyKey: message.idempotencyKey,
+        idempotencyKey: message.idempotencyKey ?? messageIdKey(incoming.messageId),
       });
       const outcome = await this.commands.execute(routed.command(context));
       return {
@@ -107,6 +108,19 @@ export class OrderCommandMessageRouter {
       return { reply: { ok: false, problem: internal.toProblem() }, replayed: false };
     }
   }
+}
+
+/**
+ * A message that carries no idempotency key is deduplicated by its AMQP message id. The broker
+ * delivers a message again when the service stopped between writing a command's events and
+ * acknowledging it (a crash, a lost connection); run again, that delivery would add an item
+ * twice or place a second order. A message id names one message (AMQP), so a client that
+ * reuses one for another command gets 422, as with a reused key. A message without an id, or
+ * with one no key can hold, runs as sent.
+ */
+function messageIdKey(messageId: string | undefined): string | undefined {
+  const key = messageId === undefined ? undefined : `amqp-message-id:${messageId}`;
+  return key !== undefined && IDEMPOTENCY_KEY_PATTERN.test(key) ? key : undefined;
 }
 
 function parsePattern(pattern: string | undefined): OrderCommandPattern {
