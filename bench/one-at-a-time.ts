@@ -18,7 +18,8 @@ function placeOrderBody() {
 /**
  * A command alone, as a client that is not under load sees it: `order.place` one at a time,
  * with a pause between, over HTTP and over RabbitMQ request/reply (direct reply-to, as a
- * client service in any language would send it).
+ * client service in any language would send it). The messages carry a message id, so the
+ * service records each answer under it (what makes a redelivered command run once).
  */
 export async function oneCommandAtATime(commands: HttpClient, amqpUrl: string) {
   const http = new Latencies();
@@ -59,6 +60,7 @@ export async function oneCommandAtATime(commands: HttpClient, amqpUrl: string) {
         Buffer.from(JSON.stringify({ body: placeOrderBody() })),
         {
           type: 'order.place',
+          messageId: randomUUID(),
           replyTo: REPLY_TO,
           correlationId: randomUUID(),
           contentType: 'application/json',
