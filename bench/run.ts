@@ -192,6 +192,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       ...half.workload.placed,
     ];
     const byId = new Latencies();
+    const readsBefore = await getOrderReads(queryUrls);
     started = performance.now();
     cpu = countCpu();
     const byIdDone = await closedLoop(concurrency, durationMs, async () => {
@@ -204,6 +205,10 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
     });
     const byIdRate = byIdDone / ((performance.now() - started) / 1000);
     const byIdCpu = cpuPerOperation('getOrder', cpu(), byIdDone);
+    const readsAfter = await getOrderReads(queryUrls);
+    const fromLiveViews =
+      (100 * (readsAfter.liveViews - readsBefore.liveViews)) /
+      (readsAfter.liveViews + readsAfter.readStore - readsBefore.liveViews - readsBefore.readStore);
     const list = new Latencies();
     started = performance.now();
     cpu = countCpu();
@@ -269,6 +274,7 @@ async function measureCommandsAndQueries(system: SystemUnderTest): Promise<Run> 
       withinLagBoundPerSecond: withinLagBound,
       getOrderPerSecond: byIdRate,
       getOrderP99: byId.percentile(99),
+      getOrderFromLiveViews: fromLiveViews,
       listPerSecond: listRate,
       listP99: list.percentile(99),
     };
@@ -385,6 +391,17 @@ async function eventAges(urls: string[]): Promise<EventAges> {
       count: total('orders_projection_events_per_write_count'),
     },
   };
+}
+
+/** `GET /orders/{id}` answers so far, by where the view came from (the services count them). */
+async function getOrderReads(urls: string[]): Promise<{ liveViews: number; readStore: number }> {
+  const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+  const total = (source: string) =>
+    texts.reduce(
+      (sum, text) => sum + metricSum(text, 'orders_get_order_reads_total', `source="${source}"`),
+      0,
+    );
+  return { liveViews: total('live_views'), readStore: total('read_store') };
 }
 
 /** The phases whose CPU is reported, and what one operation of each is. */
@@ -620,6 +637,12 @@ const figures: [string, string, string, string | null][] = [
     'mongoPointRead',
   ],
   ['getOrderP99', 'GET /orders/{id} p99', 'ms', null],
+  [
+    'getOrderFromLiveViews',
+    'GET /orders/{id} answered from live views (no read-store round trip)',
+    '%',
+    null,
+  ],
   ['listPerSecond', 'GET /orders?customerId=', '/s', 'bareHttp'],
   ['listP99', 'GET /orders?customerId= p99', 'ms', null],
   ['ourAppendPerSecond', 'event store appends (in process)', '/s', 'emmettAppendPerSecond'],
