@@ -7,8 +7,8 @@ import { Client } from 'pg';
 import { CommandClient } from './support/command-client';
 import { ConnectionCuttingProxy } from './support/connection-cutting-proxy';
 import { databaseUrl, dropDatabase } from './support/postgres';
-import { createVhost, deleteVhost, queueCounts } from './support/rabbitmq';
-import { startService, type ServiceProcess } from './support/service-process';
+import { amqpUrl as brokerUrl, createVhost, deleteVhost, queueCounts } from './support/rabbitmq';
+import { startService, waitUntilReady, type ServiceProcess } from './support/service-process';
 import { uniqueName } from './support/test-names';
 import { waitFor } from './support/wait-for';
 
@@ -52,16 +52,14 @@ afterAll(async () => {
 function startCommandService(): Promise<ServiceProcess> {
   return startService('command', {
     DATABASE_URL: databaseUrl(database),
-    RABBITMQ_URL: amqpUrl.replace(':5672/', `:${proxy.port}/`),
+    RABBITMQ_URL: brokerUrl(vhost, proxy.port),
     RELAY_ENABLED: 'false',
   });
 }
 
 it('places one order, not two, when order.place without a key comes again after a kill between its write and its ack', async () => {
   service = await startCommandService();
-  await waitFor('the command service to be ready', async () => {
-    return (await fetch(`${service!.url}/health/ready`)).ok;
-  });
+  await waitUntilReady(service);
   db = new Client({ connectionString: databaseUrl(database) });
   await db.connect();
   const stored = async () =>

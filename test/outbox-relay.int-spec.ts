@@ -7,7 +7,12 @@ import { writeOrderPlacedBacklog } from './support/event-backlog';
 import { newOrderAppend } from './support/new-order-append';
 import { metricSum } from './support/metrics';
 import { databaseUrl, dropDatabase, openTransactionWithId } from './support/postgres';
-import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
+import {
+  amqpUrl as brokerUrl,
+  createVhost,
+  deleteVhost,
+  ExchangeObserver,
+} from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
 import { uniqueName } from './support/test-names';
 import { waitFor } from './support/wait-for';
@@ -295,7 +300,7 @@ describe('outbox relay', () => {
       await dataSource.initialize();
       const relay = await startService('command', {
         ...env(),
-        RABBITMQ_URL: amqpUrl.replace(':5672/', `:${proxy.port}/`),
+        RABBITMQ_URL: brokerUrl(vhost, proxy.port),
       });
       services.push(relay);
       const checkpoint = async () =>

@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from './support/mongo-test-data
 import { OrderEventStream } from './support/order-event.stream';
 import { OrderEventsPublisher } from './support/order-events.publisher';
 import { metricSum } from './support/metrics';
-import { createVhost, deleteVhost, queueCounts } from './support/rabbitmq';
+import { amqpUrl as brokerUrl, createVhost, deleteVhost, queueCounts } from './support/rabbitmq';
 import {
   eventsByOrder,
   expectedHistory,
@@ -13,7 +13,7 @@ import {
   recountDailyStats,
   recountProductStats,
 } from './support/read-model.recount';
-import { startService, type ServiceProcess } from './support/service-process';
+import { startService, waitUntilReady, type ServiceProcess } from './support/service-process';
 import { uniqueName } from './support/test-names';
 import { waitFor } from './support/wait-for';
 
@@ -56,14 +56,8 @@ afterAll(async () => {
 function startQueryService(): Promise<ServiceProcess> {
   return startService('query', {
     MONGODB_URL: database.url,
-    RABBITMQ_URL: amqpUrl.replace(':5672/', `:${proxy.port}/`),
+    RABBITMQ_URL: brokerUrl(vhost, proxy.port),
     QUERY_QUEUE_NAME: QUEUE,
-  });
-}
-
-async function waitUntilReady(query: ServiceProcess): Promise<void> {
-  await waitFor('the query service to be ready', async () => {
-    return (await fetch(`${query.url}/health/ready`)).ok;
   });
 }
 

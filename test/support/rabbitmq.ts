@@ -28,8 +28,9 @@ export async function createVhost(name: string): Promise<string> {
   return amqpUrl(name);
 }
 
-export function amqpUrl(vhost: string): string {
-  return `amqp://${USER}:${PASSWORD}@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
+/** The AMQP URL of `vhost`, on the broker's port or on another one (a proxy in front of it). */
+export function amqpUrl(vhost: string, port = 5672): string {
+  return `amqp://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(vhost)}`;
 }
 
 export async function deleteVhost(name: string): Promise<void> {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { waitFor } from './wait-for';
 
 /** The repository root, found from here whether this runs from test/ or from dist/. */
 function repositoryRoot(from: string): string {
@@ -128,4 +129,11 @@ export async function startService(
   }
   await service.stop('SIGKILL');
   throw new Error(`${kind} service did not start:\n${output}`);
+}
+
+/** Waits until the service's `/health/ready` answers 200: its dependencies and consumers are up. */
+export async function waitUntilReady(service: ServiceProcess): Promise<void> {
+  await waitFor('the service to be ready', async () => {
+    return (await fetch(`${service.url}/health/ready`)).ok;
+  });
 }
