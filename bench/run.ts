@@ -374,9 +374,14 @@ interface EventAges {
  * events each view write applied, summed over every instance: a phase's mean is the
  * difference of two samples.
  */
-async function eventAges(urls: string[]): Promise<EventAges> {
+/** The services' metrics now: a metric's samples summed over every service (and `labels`). */
+async function metricTotals(urls: string[]): Promise<(name: string, labels?: string) => number> {
   const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
-  const total = (name: string) => texts.reduce((sum, text) => sum + metricSum(text, name), 0);
+  return (name, labels) => texts.reduce((sum, text) => sum + metricSum(text, name, labels), 0);
+}
+
+async function eventAges(urls: string[]): Promise<EventAges> {
+  const total = await metricTotals(urls);
   return {
     published: {
       sum: total('orders_relay_event_age_seconds_sum'),
@@ -395,13 +400,9 @@ async function eventAges(urls: string[]): Promise<EventAges> {
 
 /** `GET /orders/{id}` answers so far, by where the view came from (the services count them). */
 async function getOrderReads(urls: string[]): Promise<{ liveViews: number; readStore: number }> {
-  const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
-  const total = (source: string) =>
-    texts.reduce(
-      (sum, text) => sum + metricSum(text, 'orders_get_order_reads_total', `source="${source}"`),
-      0,
-    );
-  return { liveViews: total('live_views'), readStore: total('read_store') };
+  const total = await metricTotals(urls);
+  const reads = (source: string) => total('orders_get_order_reads_total', `source="${source}"`);
+  return { liveViews: reads('live_views'), readStore: reads('read_store') };
 }
 
 /** The phases whose CPU is reported, and what one operation of each is. */
@@ -444,8 +445,7 @@ async function writeBacklog(sql: Client, count: number): Promise<bigint> {
 
 /** Events the query service has projected (every outcome), from its metrics. */
 async function projectedEvents(queryUrl: string): Promise<number> {
-  const text = await (await fetch(`${queryUrl}/metrics`)).text();
-  return metricSum(text, 'orders_projection_events_total');
+  return (await metricTotals([queryUrl]))('orders_projection_events_total');
 }
 
 async function relayCheckpoint(sql: Client): Promise<bigint> {
