@@ -19,7 +19,7 @@ PG_PORT=5432
 RABBIT_PORT=5672
 MONGO_PORT="${MONGO_PORT:-27017}"
 WAIT_SECONDS="${SERVICES_WAIT_SECONDS:-60}"
-RABBIT_PLUGINS=(rabbitmq_management rabbitmq_consistent_hash_exchange)
+RABBIT_PLUGINS=(rabbitmq_management)
 
 CACHE="${ORDERS_CQRS_CACHE:-$HOME/.cache/orders-cqrs}"
 # Our patches to FerretDB's source (scripts/ferretdb/*.patch, each says why); the build folder is
