@@ -369,17 +369,17 @@ interface EventAges {
   perViewWrite: { sum: number; count: number };
 }
 
-/**
- * The services' event-age histograms (age at the broker's confirm, age when applied) and the
- * events each view write applied, summed over every instance: a phase's mean is the
- * difference of two samples.
- */
 /** The services' metrics now: a metric's samples summed over every service (and `labels`). */
 async function metricTotals(urls: string[]): Promise<(name: string, labels?: string) => number> {
   const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
   return (name, labels) => texts.reduce((sum, text) => sum + metricSum(text, name, labels), 0);
 }
 
+/**
+ * The services' event-age histograms (age at the broker's confirm, age when applied) and the
+ * events each view write applied, summed over every instance: a phase's mean is the
+ * difference of two samples.
+ */
 async function eventAges(urls: string[]): Promise<EventAges> {
   const total = await metricTotals(urls);
   return {
