@@ -4,6 +4,7 @@ import { databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost, ExchangeObserver } from './support/rabbitmq';
 import { startService, type ServiceProcess } from './support/service-process';
 import { uniqueName } from './support/test-names';
+import { delay, waitFor } from './support/wait-for';
 
 interface Answer {
   status: number;
@@ -239,6 +240,34 @@ describe('command API', () => {
       expect(repeat.headers.get('idempotent-replayed')).toBe('true');
     });
 
+    it('does not record a concurrency conflict: a retry with the key runs again', async () => {
+      const orderId = await draftOrder();
+      const key = randomUUID();
+      const item = { sku: 'C', quantity: 1, unitPrice: 7 };
+      // Every append to this order skips its rows, as when other writers keep winning: each of
+      // the runner's attempts ends in a version conflict, until it gives up with a 409.
+      const trigger = uniqueName('skip_appends');
+      await sql.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RETURN CASE WHEN NEW.order_id = '${orderId}' THEN NULL ELSE NEW END; END $$`);
+      await sql.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON order_events
+        FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
+      let conflict: Answer;
+      try {
+        conflict = await send('POST', `/orders/${orderId}/items`, item, { 'idempotency-key': key });
+      } finally {
+        await sql.query(`DROP TRIGGER ${trigger} ON order_events`);
+        await sql.query(`DROP FUNCTION ${trigger}()`);
+      }
+      expect(conflict.status).toBe(409);
+      expect(conflict.body.code).toBe('CONCURRENCY_CONFLICT');
+      const retry = await send('POST', `/orders/${orderId}/items`, item, {
+        'idempotency-key': key,
+      });
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+      expect(await eventCount(orderId)).toBe(2);
+    });
+
     it('gives concurrent repeats of one key exactly one effect', async () => {
       const orderId = await draftOrder();
       const key = randomUUID();
@@ -256,6 +285,64 @@ describe('command API', () => {
       expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
       expect(await eventCount(orderId)).toBe(2);
     });
+  });
+
+  it('answers 503 to every command of a batch whose connection broke, and writes none again', async () => {
+    // A broken connection may have taken the batch's COMMIT with it: written again command by
+    // command, a command without an idempotency key could run twice. Here the connection of
+    // every transaction holding this customer's orders dies at commit, and a sequence (outside
+    // transactions) counts the attempts.
+    const customerId = `c-${randomUUID()}`;
+    const name = uniqueName('kill_at_commit');
+    await sql.query(`CREATE SEQUENCE ${name}`);
+    await sql.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data->>'customerId' = '${customerId}' THEN
+          PERFORM nextval('${name}');
+          PERFORM pg_terminate_backend(pg_backend_pid());
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await sql.query(`CREATE CONSTRAINT TRIGGER ${name} AFTER INSERT ON order_events
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    const place = () =>
+      send('POST', '/orders', { orderId: randomUUID(), customerId, currency: 'EUR' });
+    let answers: Answer[];
+    try {
+      // The first command's transaction waits for the lock; the seven sent meanwhile wait for
+      // it and share the next transaction.
+      const lock = new Client({ connectionString: databaseUrl(database) });
+      await lock.connect();
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE order_events IN EXCLUSIVE MODE');
+      const first = place();
+      await waitFor('the first insert to wait for the lock', async () => {
+        const { rows } = await sql.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'order_events'::regclass AND NOT granted",
+        );
+        return rows[0]!.n > 0;
+      });
+      const rest = Array.from({ length: 7 }, place);
+      await delay(1000);
+      await lock.query('COMMIT');
+      await lock.end();
+      answers = await Promise.all([first, ...rest]);
+    } finally {
+      await sql.query(`DROP TRIGGER ${name} ON order_events`);
+      await sql.query(`DROP FUNCTION ${name}()`);
+    }
+    const { rows } = await sql.query<{ attempts: string }>(
+      `SELECT last_value AS attempts FROM ${name}`,
+    );
+    await sql.query(`DROP SEQUENCE ${name}`);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(503));
+    // The first transaction and the batch of seven; written again one by one, 9.
+    expect(Number(rows[0]!.attempts)).toBe(2);
+    const { rows: stored } = await sql.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM order_events WHERE data->>'customerId' = $1",
+      [customerId],
+    );
+    expect(stored[0]!.n).toBe(0);
   });
 
   it('refuses every bad request with a 4xx problem and stores nothing', async () => {
@@ -409,6 +496,7 @@ describe('command API', () => {
       ['feed limit too large', 'GET', '/events?limit=1001', undefined],
       ['feed after negative', 'GET', '/events?after=-1', undefined],
       ['feed after not a number', 'GET', '/events?after=abc', undefined],
+      ['feed after beyond bigint', 'GET', '/events?after=9223372036854775808', undefined],
       ['feed unknown parameter', 'GET', '/events?from=1', undefined],
       ['unknown route', 'GET', '/nothing-here', undefined, {}, 404],
     ];

@@ -4,10 +4,17 @@ import { ORDER_SCOPES, parseRequest, RequireScope } from '@orders/platform';
 import { z } from 'zod';
 import { OrderEventStore } from './order-event-store';
 
+/** Positions are PostgreSQL `bigint`s: a larger `after` would fail the query, not the request. */
+const MAX_POSITION = 2n ** 63n - 1n;
+
 const feedQuery = z.strictObject({
   after: z
     .string()
     .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a position (a decimal integer)')
+    // Zod runs this check after a failed regex too: only digits reach BigInt.
+    .refine((after) => !/^[0-9]+$/.test(after) || BigInt(after) <= MAX_POSITION, {
+      error: `must be at most ${MAX_POSITION}`,
+    })
     .default('0'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -7,6 +7,7 @@ import {
 } from '@orders/contracts';
 import { GroupWriter } from '@orders/platform';
 import { DataSource, type EntityManager } from 'typeorm';
+import { databaseUnavailableProblem } from '../../database/database-unavailable';
 import { StreamVersionConflict, type EventMetadata } from '../../event-store/order-event-store';
 import { IdempotencyStore, type IdempotencyClaim } from '../../idempotency/idempotency-store';
 import { CommitSignal } from '../../outbox/commit-signal';
@@ -47,7 +48,8 @@ type Written = { result: CommandResult; last: EventEnvelope | undefined } | Stre
  * A command whose order another replica had already moved on is refused alone, and the rest
  * of its batch is written. Any other conflict (a replica appending to the same order at the
  * same moment, or an idempotency key taken meanwhile) rolls the batch back, and each command
- * is written again on its own, so only that command sees its error.
+ * is written again on its own, so only that command sees its error. A lost connection is not
+ * retried: every command of the batch is answered 503.
  */
 @Injectable()
 export class GroupCommit {
@@ -56,6 +58,9 @@ export class GroupCommit {
       writeTogether: (commands) => this.writeBatch(commands),
       concurrency: CONCURRENT_TRANSACTIONS,
       maxBatch: MAX_COMMANDS_PER_TRANSACTION,
+      // A batch whose connection broke may have committed (during COMMIT): written again, a
+      // command without an idempotency key would run twice. Each gets the 503 instead.
+      failsEveryItem: (error) => databaseUnavailableProblem(error) !== undefined,
     },
   );
 

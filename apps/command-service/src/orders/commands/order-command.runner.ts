@@ -22,7 +22,6 @@ export interface CommandContext extends EventMetadata {
 }
 
 export interface CommandOutcome extends CommandResult {
-  created: boolean;
   /** True when this is the recorded first answer to an earlier request with the same key. */
   replayed: boolean;
 }
@@ -32,7 +31,8 @@ const MAX_ATTEMPTS = 50;
 /**
  * Load -> decide -> append, the one path every order command takes. Commands on one order
  * from this replica queue up behind each other; a conflict with another replica is decided
- * again on the newer state, so no command is lost and none fails for being concurrent.
+ * again on the newer state, up to MAX_ATTEMPTS times, then answered 409 CONCURRENCY_CONFLICT
+ * (and not recorded under its idempotency key, so a retry with the key runs again).
  */
 @Injectable()
 export class OrderCommandRunner {
@@ -94,7 +94,9 @@ export class OrderCommandRunner {
       return await this.decideAndAppend(orderId, command, context);
     } catch (error) {
       if (error instanceof ClaimedConcurrently && claim) return this.replayRecorded(claim);
-      const problem = claim && orderProblem(error);
+      // A refusal is the key's answer for good; a conflict that outlasted every attempt says
+      // "try again", and recorded it would be replayed to every retry under the key.
+      const problem = claim && !(error instanceof StreamVersionConflict) && orderProblem(error);
       if (claim && problem && problem.status < 500) {
         const body = problem.toProblem();
         if (!(await this.idempotency.record(claim, problem.status, body))) {
@@ -156,7 +158,7 @@ export class OrderCommandRunner {
           idempotency: context.idempotency,
           created,
         });
-        return { ...result, created, replayed: false };
+        return { ...result, replayed: false };
       } catch (error) {
         if (!(error instanceof StreamVersionConflict)) throw error;
         if (context.expectedVersion !== undefined) throw new VersionMismatch(undefined);
@@ -173,5 +175,5 @@ export class OrderCommandRunner {
 function replay(prior: RecordedAnswer, claim: IdempotencyClaim): CommandOutcome {
   if (prior.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReused();
   if (prior.status >= 300) throw new ReplayedRefusal(prior.body as ProblemDetails);
-  return { ...(prior.body as CommandResult), created: prior.status === 201, replayed: true };
+  return { ...(prior.body as CommandResult), replayed: true };
 }

@@ -33,7 +33,6 @@ const succeeding = () =>
       orderId,
       version: 2,
       consistencyToken: 'token',
-      created: false,
       replayed: false,
     }),
   );
