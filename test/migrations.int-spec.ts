@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { migrations } from '../apps/command-service/src/database/data-source';
+import { ensureDatabaseExists, migrations } from '../apps/command-service/src/database/data-source';
 import { ensureServiceBuilt } from './support/build-service';
 import { createDatabase, databaseUrl, dropDatabase } from './support/postgres';
 import { createVhost, deleteVhost } from './support/rabbitmq';
@@ -100,6 +100,18 @@ describe('one-shot migration (npm run migrate)', () => {
     } finally {
       await service.stop();
     }
+  });
+
+  it('lets replicas starting together create the same new database', async () => {
+    // PostgreSQL checks a new database's name before it takes its lock: two CREATE DATABASE at
+    // once can fail on the catalog's unique index (23505) instead of "already exists".
+    const database = newDatabase();
+    const starts = await Promise.allSettled(
+      Array.from({ length: 8 }, () => ensureDatabaseExists(databaseUrl(database))),
+    );
+    expect(starts.filter((start) => start.status === 'rejected')).toEqual([]);
+    const found = await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    expect(found).toHaveLength(1);
   });
 
   it('a replica with MIGRATIONS_AT_START=false refuses a schema with pending migrations', async () => {

@@ -16,11 +16,8 @@ import {
 } from './config/command-service.config';
 import { commandApi } from './orders/http/command-api.openapi';
 
-/**
- * Builds and starts the command service; tests call this with their own configuration. The
- * caller stops it with `app.close()` (main: on SIGTERM/SIGINT).
- */
-export async function startCommandService(config: CommandServiceConfig) {
+/** Builds and starts the command service; `app.close()` stops it (here: on SIGTERM/SIGINT). */
+async function startCommandService(config: CommandServiceConfig) {
   const app = await NestFactory.create<NestFastifyApplication>(
     CommandServiceModule.forConfig(config),
     createHttpAdapter({ trustProxy: config.TRUST_PROXY }),

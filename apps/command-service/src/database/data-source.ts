@@ -76,8 +76,11 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
     ]);
     if (rows.length === 0) await admin.query(`CREATE DATABASE "${name}"`);
   } catch (error) {
-    // Another replica created it at the same moment: that is the outcome we wanted.
-    if ((error as { code?: string }).code !== '42P04') throw error;
+    // Another replica created it at the same moment: that is the outcome we wanted. PostgreSQL
+    // says so with 42P04 (already exists), or, when both passed its name check at once, with
+    // 23505 (a unique violation in its catalog).
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
   } finally {
     await admin.destroy();
   }

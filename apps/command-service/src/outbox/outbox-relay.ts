@@ -204,13 +204,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           if (next === null) {
             const waitMs = heldBackRetryMs ?? this.config.RELAY_POLL_INTERVAL_MS;
             // A batch in flight is settled first unless a commit comes before its confirms.
-            if (await this.signal.wait(waitMs, inFlight[0]?.confirmed)) {
+            if ((await this.signal.wait(waitMs, inFlight[0]?.confirmed)) && !this.stopping) {
               next = readAfter(handedOver);
             }
           }
           if (next !== null) {
             const { events, heldBack } = await next;
             next = null;
+            // Read as the stop came: not handed over, so a successor publishes them.
+            if (this.stopping) continue;
             if (!heldBack) heldBackRetryMs = null;
             else if (events.length > 0 || heldBackRetryMs === null) {
               heldBackRetryMs = HELD_BACK_RETRY_MS.first;
