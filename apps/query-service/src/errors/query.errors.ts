@@ -4,7 +4,8 @@ export type QueryErrorCode =
   | 'INVALID_CONSISTENCY_TIMEOUT'
   | 'CONSISTENCY_TIMEOUT'
   | 'DEAD_LETTER_NOT_FOUND'
-  | 'REPLAY_UNAVAILABLE';
+  | 'REPLAY_UNAVAILABLE'
+  | 'REBUILD_UNAVAILABLE';
 
 /** Every refusal the query side can answer, each with a stable machine-readable code. */
 export abstract class QueryError extends Error {
@@ -57,4 +58,9 @@ export class DeadLetterNotFoundError extends QueryError {
 /** RabbitMQ did not confirm a replay; the dead letter stays stored. */
 export class ReplayUnavailableError extends QueryError {
   readonly code = 'REPLAY_UNAVAILABLE';
+}
+
+/** RabbitMQ, whose exclusive queue is the rebuild's lock, could not be reached. */
+export class RebuildUnavailableError extends QueryError {
+  readonly code = 'REBUILD_UNAVAILABLE';
 }

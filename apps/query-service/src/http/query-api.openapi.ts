@@ -109,7 +109,7 @@ function read(
 }
 const orderId: ParameterDoc = { name: 'id', in: 'path', schema: orderIdSchema };
 
-/** The query API of contract §5, plus the operator's dead-letter routes (§4). */
+/** The query API of contract §5 (the admin routes are listed as Nest maps them, undescribed). */
 export const queryApi: ApiDescription = {
   title: 'Orders query service',
   description:
@@ -168,7 +168,10 @@ export const queryApi: ApiDescription = {
       [
         { ...query('currency', currencySchema), required: true },
         { ...query('from', day), required: true },
-        { ...query('to', day, 'at most 366 days after from'), required: true },
+        {
+          ...query('to', day, 'from <= to; at most 366 days in all, from included'),
+          required: true,
+        },
       ],
       { description: 'One row per day, zeros included', schema: z.array(dailyStatsRow) },
     ),

@@ -21,6 +21,11 @@ const problems: Record<
     title: 'The replay could not be published',
     headers: { 'Retry-After': '5' },
   },
+  REBUILD_UNAVAILABLE: {
+    status: 503,
+    title: 'The rebuild could not take its lock',
+    headers: { 'Retry-After': '5' },
+  },
   // Retry-After lets a client back off instead of hammering a lagging read side.
   CONSISTENCY_TIMEOUT: {
     status: 503,

@@ -25,6 +25,8 @@ export const FIRST_GENERATION = 1;
 @Injectable()
 export class ReadModelGenerations implements OnModuleInit {
   private cached: { generation: number; readAt: number } | null = null;
+  /** Switches made here: a pointer read under way when one happens answers what it replaced. */
+  private activations = 0;
   /** The pointer read under way, shared by every reader that wants it meanwhile. */
   private reading: Promise<number> | null = null;
 
@@ -58,10 +60,6 @@ export class ReadModelGenerations implements OnModuleInit {
     return this.readStore.collectionsOf(await this.readActiveGeneration());
   }
 
-  async activeGeneration(): Promise<number> {
-    return (await this.forReading()).generation;
-  }
-
   /** Points every reader and writer at `generation`. Only a switching consumer calls this. */
   async activate(generation: number): Promise<void> {
     await this.pointers.replaceOne(
@@ -69,6 +67,7 @@ export class ReadModelGenerations implements OnModuleInit {
       { generation, switchedAt: new Date() },
       { upsert: true },
     );
+    this.activations += 1;
     this.cached = { generation, readAt: Date.now() };
   }
 
@@ -78,7 +77,10 @@ export class ReadModelGenerations implements OnModuleInit {
   }
 
   private async readActiveGeneration(): Promise<number> {
+    const activations = this.activations;
     const pointer = await this.pointers.findOne({ _id: ACTIVE_GENERATION_ID });
+    // A switch made here while the read was on its way is newer than what it found.
+    if (activations !== this.activations && this.cached) return this.cached.generation;
     const generation = pointer?.generation ?? FIRST_GENERATION;
     this.cached = { generation, readAt: Date.now() };
     return generation;

@@ -1,6 +1,7 @@
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { RebuildUnavailableError } from '../errors/query.errors';
 import {
   encodeSwitchMarker,
   READ_MODEL_SWITCH_TYPE,
@@ -26,7 +27,10 @@ export class RebuildLock {
     connection.on('close', () => (this.held = false));
   }
 
-  /** The lock, or null while another replica (or process) holds it. */
+  /**
+   * The lock, or null while another replica (or process) holds it. RabbitMQ out of reach is
+   * an outage (RebuildUnavailableError, 503), not a failure of the rebuild.
+   */
   static async tryAcquire(
     rabbitmqUrl: string,
     projectionQueue: string,
@@ -36,6 +40,10 @@ export class RebuildLock {
         connection_name: `orders-query-service-rebuild@${hostname()}:${process.pid}`,
       },
       timeout: 10_000,
+    }).catch((error: unknown) => {
+      throw new RebuildUnavailableError(
+        `cannot reach RabbitMQ for the rebuild lock: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
     connection.on('error', () => undefined);
     try {
@@ -63,10 +71,6 @@ export class RebuildLock {
       await connection.close().catch(() => undefined);
       throw error;
     }
-  }
-
-  get isHeld(): boolean {
-    return this.held;
   }
 
   assertHeld(): void {
