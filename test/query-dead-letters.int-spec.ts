@@ -17,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from './support/mongo-test-data
 import { OrderEventStream } from './support/order-event.stream';
 import { OrderEventsPublisher } from './support/order-events.publisher';
 import { generateOrderLives } from './support/order-scenario';
-import { createVhost, deleteVhost, queueDepth } from './support/rabbitmq';
+import { createVhost, deleteQueue, deleteVhost, queueDepth } from './support/rabbitmq';
 import { eventsByOrder, expectedOrderView } from './support/read-model.recount';
 import { uniqueName } from './support/test-names';
 import { waitFor } from './support/wait-for';
@@ -234,6 +234,21 @@ describe('dead letters: see, keep and replay what the projection gave up on', ()
         headers: { 'x-replay-count': 2 },
       },
     });
+  });
+
+  it('keeps a dead letter that no queue took on replay, and answers 503', async () => {
+    const [kept] = await listDeadLetters();
+    // The consumer declares its queue again once it has reconnected, 200-300 ms from now: the
+    // replay right after the delete finds none, and the broker returns it (mandatory).
+    await deleteQueue(vhost, QUEUE);
+    const refused = await post(`/admin/dead-letters/${kept!.id}/replay`);
+    expect(refused).toMatchObject({ status: 503, body: { code: 'REPLAY_UNAVAILABLE' } });
+    expect((await listDeadLetters()).map((item) => item.id)).toEqual([kept!.id]);
+    const replayed = await waitFor('the replay once the queue is back', async () => {
+      const answer = await post(`/admin/dead-letters/${kept!.id}/replay`);
+      return answer.status === 200 ? answer : undefined;
+    });
+    expect(replayed.body).toMatchObject({ replayed: 1 });
   });
 
   it('refuses bad ids and parameters with 400 problem+json', async () => {

@@ -65,6 +65,10 @@ export async function queueCounts(
   return { ready: info.messages_ready ?? 0, unacknowledged: info.messages_unacknowledged ?? 0 };
 }
 
+export async function deleteQueue(vhost: string, queue: string): Promise<void> {
+  await management('DELETE', `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`);
+}
+
 export async function purgeQueue(vhost: string, queue: string): Promise<void> {
   await management(
     'DELETE',

@@ -62,20 +62,29 @@ export class DeadLetterReplayer implements OnApplicationShutdown {
   }
 
   private async republish(doc: DeadLetterDocument): Promise<void> {
-    const { channel } = await this.openPublisher();
+    const publisher = this.openPublisher();
+    const { connection, channel } = await publisher;
+    // Mandatory: with the queue gone the broker returns the message (before confirming it)
+    // instead of confirming a message it dropped, which would remove a dead letter for nothing.
+    let returned = false;
+    const onReturn = () => (returned = true);
+    channel.on('return', onReturn);
     try {
-      channel.publish(
-        '',
-        this.config.queryQueueName,
-        Buffer.from(doc.body.buffer),
-        replayPropertiesOf(doc),
-      );
+      channel.publish('', this.config.queryQueueName, Buffer.from(doc.body.buffer), {
+        ...replayPropertiesOf(doc),
+        mandatory: true,
+      });
       await channel.waitForConfirms();
+      if (returned) throw new Error(`no queue ${this.config.queryQueueName} took it`);
     } catch (error) {
-      this.publisher = null;
+      // Start afresh next time, and close this connection rather than leave it open unused.
+      if (this.publisher === publisher) this.publisher = null;
+      await connection.close().catch(() => undefined);
       throw new ReplayUnavailableError(
         `RabbitMQ did not take the replay of ${doc._id}: ${error instanceof Error ? error.message : String(error)}`,
       );
+    } finally {
+      channel.off('return', onReturn);
     }
     await this.store.remove(doc._id);
     this.logger.log(
@@ -84,30 +93,39 @@ export class DeadLetterReplayer implements OnApplicationShutdown {
   }
 
   private openPublisher(): Promise<{ connection: ChannelModel; channel: ConfirmChannel }> {
-    this.publisher ??= (async () => {
+    if (this.publisher) return this.publisher;
+    const opening = (async () => {
+      let connection: ChannelModel | undefined;
       try {
-        const connection = await connect(this.config.rabbitmqUrl, {
+        connection = await connect(this.config.rabbitmqUrl, {
           clientProperties: {
             connection_name: `orders-query-service-replay@${hostname()}:${process.pid}`,
           },
           timeout: 10_000,
         });
         connection.on('error', () => undefined);
-        connection.once('close', () => (this.publisher = null));
+        const forget = () => {
+          if (this.publisher === opening) this.publisher = null;
+        };
+        connection.once('close', forget);
         const channel = await connection.createConfirmChannel();
         channel.on('error', () => undefined);
-        channel.once('close', () => (this.publisher = null));
-        // Fails (and closes the channel) if the projection's queue does not exist.
+        channel.once('close', forget);
+        // Fails (and closes the channel, not the connection) if the queue does not exist.
         await channel.checkQueue(this.config.queryQueueName);
         return { connection, channel };
       } catch (error) {
-        this.publisher = null;
+        await connection?.close().catch(() => undefined);
         throw new ReplayUnavailableError(
           `cannot reach RabbitMQ to replay: ${error instanceof Error ? error.message : String(error)}`,
         );
       }
     })();
-    return this.publisher;
+    this.publisher = opening;
+    opening.catch(() => {
+      if (this.publisher === opening) this.publisher = null;
+    });
+    return opening;
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
