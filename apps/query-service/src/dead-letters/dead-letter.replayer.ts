@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { messageOf } from '@orders/platform';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { hostname } from 'node:os';
 import { QUERY_SERVICE_CONFIG, type QueryServiceConfig } from '../config/query-service.config';
@@ -81,7 +82,7 @@ export class DeadLetterReplayer implements OnApplicationShutdown {
       if (this.publisher === publisher) this.publisher = null;
       await connection.close().catch(() => undefined);
       throw new ReplayUnavailableError(
-        `RabbitMQ did not take the replay of ${doc._id}: ${error instanceof Error ? error.message : String(error)}`,
+        `RabbitMQ did not take the replay of ${doc._id}: ${messageOf(error)}`,
       );
     } finally {
       channel.off('return', onReturn);
@@ -116,9 +117,7 @@ export class DeadLetterReplayer implements OnApplicationShutdown {
         return { connection, channel };
       } catch (error) {
         await connection?.close().catch(() => undefined);
-        throw new ReplayUnavailableError(
-          `cannot reach RabbitMQ to replay: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        throw new ReplayUnavailableError(`cannot reach RabbitMQ to replay: ${messageOf(error)}`);
       }
     })();
     this.publisher = opening;

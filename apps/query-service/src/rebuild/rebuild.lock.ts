@@ -1,5 +1,6 @@
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { messageOf } from '@orders/platform';
 import { hostname } from 'node:os';
 import { RebuildUnavailableError } from '../errors/query.errors';
 import {
@@ -42,7 +43,7 @@ export class RebuildLock {
       timeout: 10_000,
     }).catch((error: unknown) => {
       throw new RebuildUnavailableError(
-        `cannot reach RabbitMQ for the rebuild lock: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot reach RabbitMQ for the rebuild lock: ${messageOf(error)}`,
       );
     });
     connection.on('error', () => undefined);
